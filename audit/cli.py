@@ -1,0 +1,440 @@
+"""The ``nexus-audit`` command line: parse options, call the library, choose an exit code.
+
+Exit codes: 0 nothing at or above ``--fail-on``; 1 findings (or, for ``can-i``, a denial);
+2 the command could not run (bad input, connection, authentication, ...).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from audit import __version__, snapshot
+from audit.checks import AuthMode, Severity, audit, can_i
+from audit.client import ConnectionSettings, Credentials, NexusClient
+from audit.errors import AuditError, ExitCode, UsageError
+from audit.files import write_new_file
+from audit.model import Instance, parse_instance
+from audit.report import FORMATS, render, render_can_i
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AuditGroup(click.Group):
+    """Maps every :class:`AuditError` to a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AuditError as exc:
+            if ctx.meta.get("verbose"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Where the data comes from: a live Nexus (``--url``) or a snapshot file."""
+
+    url: str | None
+    snapshot_path: str | None
+    username: str | None
+    password_stdin: bool
+    user_token: bool
+    no_auth: bool
+    ca_bundle: str | None
+    insecure: bool
+    timeout: float
+    retries: int
+
+
+def source_options(command: F) -> F:
+    """The options every command that reads Nexus shares."""
+    options = [
+        click.option(
+            "--url",
+            envvar="NEXUS_URL",
+            metavar="URL",
+            help="Nexus base URL, with or without context path. [env: NEXUS_URL]",
+        ),
+        click.option(
+            "--snapshot",
+            "snapshot_path",
+            metavar="FILE",
+            help="Read a saved snapshot instead of a live Nexus ('-' for stdin).",
+        ),
+        click.option(
+            "-u",
+            "--username",
+            envvar="NEXUS_USERNAME",
+            metavar="NAME",
+            help="Login name (or a user token's name code). [env: NEXUS_USERNAME]",
+        ),
+        click.option(
+            "--password-stdin",
+            is_flag=True,
+            help="Read the password (or pass code) from the first line of stdin. "
+            "Otherwise NEXUS_PASSWORD, else a prompt.",
+        ),
+        click.option(
+            "--user-token",
+            is_flag=True,
+            help="Log in with a user token: name code as username, pass code as password.",
+        ),
+        click.option("--no-auth", is_flag=True, help="Send no credentials (anonymous)."),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(exists=True, dir_okay=False),
+            help="PEM file of CA certificates to trust for Nexus's TLS certificate.",
+        ),
+        click.option(
+            "--insecure", is_flag=True, help="Do not verify Nexus's TLS certificate (unsafe)."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for each response.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 10),
+            default=3,
+            show_default=True,
+            help="Retries on 429/502/503/504 and dropped connections.",
+        ),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["source"] = SourceOptions(
+            url=kwargs.pop("url"),
+            snapshot_path=kwargs.pop("snapshot_path"),
+            username=kwargs.pop("username"),
+            password_stdin=kwargs.pop("password_stdin"),
+            user_token=kwargs.pop("user_token"),
+            no_auth=kwargs.pop("no_auth"),
+            ca_bundle=kwargs.pop("ca_bundle"),
+            insecure=kwargs.pop("insecure"),
+            timeout=kwargs.pop("timeout"),
+            retries=kwargs.pop("retries"),
+        )
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def _credentials(source: SourceOptions) -> Credentials:
+    """Credentials from the environment, stdin or a prompt; never from argv alone."""
+    if source.no_auth:
+        if source.password_stdin or source.user_token:
+            raise UsageError("--no-auth cannot be combined with --password-stdin or --user-token")
+        return Credentials("none")
+    kind = "token" if source.user_token else "password"
+    what = "user token name code" if source.user_token else "username"
+    interactive = sys.stdin.isatty()
+    username = source.username
+    if not username:
+        if not interactive or source.password_stdin:
+            raise UsageError(
+                f"no {what}: set NEXUS_USERNAME or pass --username (or --no-auth for anonymous)"
+            )
+        username = click.prompt(f"Nexus {what}", err=True)
+    secret: str | None
+    if source.password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            raise UsageError("--password-stdin: standard input was empty")
+    else:
+        secret = os.environ.get("NEXUS_PASSWORD")
+        if not secret:
+            if not interactive:
+                raise UsageError("no password: set NEXUS_PASSWORD or pipe it with --password-stdin")
+            label = "pass code" if source.user_token else f"password for {username}"
+            secret = click.prompt(f"Nexus {label}", hide_input=True, err=True)
+    return Credentials(kind, username, secret)
+
+
+def _client(source: SourceOptions) -> NexusClient:
+    assert source.url is not None
+    if source.insecure and source.ca_bundle:
+        raise UsageError("use either --insecure or --ca-bundle, not both")
+    verify: bool | str = source.ca_bundle or not source.insecure
+    settings = ConnectionSettings(
+        base_url=source.url,
+        credentials=_credentials(source),
+        verify=verify,
+        timeout=source.timeout,
+        retries=source.retries,
+    )
+    return NexusClient(settings)
+
+
+def _check_source(source: SourceOptions) -> None:
+    if source.url and source.snapshot_path:
+        raise UsageError("use either --url or --snapshot, not both")
+    if not source.url and not source.snapshot_path:
+        raise UsageError("say where to read from: --url (or NEXUS_URL) or --snapshot FILE")
+
+
+def load_instance(source: SourceOptions, user_id: str | None, self_audit: bool) -> Instance:
+    """Read the instance live or from a snapshot; both go through the same parser."""
+    _check_source(source)
+    if source.snapshot_path:
+        document = snapshot.load(source.snapshot_path)
+    else:
+        with _client(source) as client:
+            document = client.capture(user_id=user_id, require_security=not self_audit)
+    return parse_instance(document)
+
+
+@contextmanager
+def _output(path: str | None, force: bool) -> Iterator[Callable[[str], None]]:
+    """Where rendered text goes: stdout, or a new file (never overwritten without --force)."""
+
+    def emit(text: str) -> None:
+        if path is None or path == "-":
+            click.echo(text, nl=False)
+            return
+        if os.path.exists(path) and not force and sys.stdin.isatty():
+            if not click.confirm(f"{path} exists. Overwrite?", default=False, err=True):
+                raise UsageError(f"{path} left unchanged")
+            write_new_file(path, text, force=True)
+        else:
+            write_new_file(path, text, force)
+        click.echo(f"wrote {path}", err=True)
+
+    yield emit
+
+
+_FORMAT = click.Choice(sorted(FORMATS))
+_SEVERITY = click.Choice([s.value for s in Severity])
+_AUTH = click.Choice([a.value for a in AuthMode])
+
+
+@click.group(cls=AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nexus-audit")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Can this account really pull from and list these Nexus Docker registries?
+
+    Audits Sonatype Nexus Repository 3 security for an image scanner's account: effective
+    permissions with the path that grants each, missing and excessive rights, realms, tokens,
+    anonymous access and registry connectors.
+    """
+    ctx.meta["verbose"] = verbose
+
+
+def _check_options(command: F) -> F:
+    options = [
+        click.option(
+            "--user",
+            "user_id",
+            metavar="USERID",
+            help="The account the scanner will use (default: the one you log in as).",
+        ),
+        click.option(
+            "--repo",
+            "repos",
+            multiple=True,
+            metavar="NAME",
+            help="Target Docker repository (repeatable; default: all Docker repos).",
+        ),
+        click.option(
+            "--auth",
+            "auth",
+            type=_AUTH,
+            default="password",
+            show_default=True,
+            help="How the scanner will log in to the registry.",
+        ),
+        click.option(
+            "--host",
+            metavar="HOST",
+            help="Host name for registry addresses (default: the URL's host).",
+        ),
+        click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True),
+        click.option(
+            "--fail-on",
+            type=_SEVERITY,
+            default="error",
+            show_default=True,
+            help="Exit 1 when a finding is at or above this severity.",
+        ),
+        click.option("-o", "--output", metavar="FILE", help="Write the report to FILE."),
+        click.option("--force", is_flag=True, help="Overwrite --output if it exists."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_check(
+    instance: Instance,
+    user_id: str | None,
+    repos: tuple[str, ...],
+    auth: str,
+    host: str | None,
+    fmt: str,
+    fail_on: str,
+    output: str | None,
+    force: bool,
+) -> int:
+    threshold = Severity(fail_on)
+    result = audit(
+        instance, user_id=user_id, auth=AuthMode(auth), repositories=repos or None, host=host
+    )
+    with _output(output, force) as emit:
+        emit(render(result, fmt, threshold))
+    return ExitCode.OK if result.passed(threshold) else ExitCode.FINDINGS
+
+
+@main.command()
+@source_options
+@_check_options
+def check(
+    source: SourceOptions,
+    user_id: str | None,
+    repos: tuple[str, ...],
+    auth: str,
+    host: str | None,
+    fmt: str,
+    fail_on: str,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Preflight: can the scanner's account pull (read) and list (browse) each Docker repo?
+
+    \b
+    nexus-audit check --url https://nexus.example.com --user scanner
+    nexus-audit check --snapshot acme.json --user scanner --repo docker-hosted --format json
+    """
+    self_audit = user_id is None and auth != AuthMode.ANONYMOUS.value
+    instance = load_instance(source, user_id, self_audit)
+    sys.exit(_run_check(instance, user_id, repos, auth, host, fmt, fail_on, output, force))
+
+
+@main.command("can-i")
+@source_options
+@click.option("--user", "user_id", metavar="USERID", help="Whose permissions (default: yours).")
+@click.option("--anonymous", is_flag=True, help="Ask for the anonymous user.")
+@click.option("--format", "fmt", type=_FORMAT, default="table", show_default=True)
+@click.argument("permissions", nargs=-1, required=True)
+def can_i_command(
+    source: SourceOptions,
+    user_id: str | None,
+    anonymous: bool,
+    fmt: str,
+    permissions: tuple[str, ...],
+) -> None:
+    """Does the principal hold each PERMISSION (a Shiro permission string)?
+
+    \b
+    nexus-audit can-i --snapshot acme.json --user scanner \\
+        nexus:repository-view:docker:docker-hosted:read
+    Exit 0 when all are allowed, 1 otherwise.
+    """
+    auth = AuthMode.ANONYMOUS if anonymous else AuthMode.PASSWORD
+    instance = load_instance(source, user_id, user_id is None and not anonymous)
+    principal, answers = can_i(instance, permissions, user_id=user_id, auth=auth)
+    click.echo(render_can_i(principal, answers, fmt), nl=False)
+    sys.exit(ExitCode.OK if all(allowed for _, allowed, _ in answers) else ExitCode.FINDINGS)
+
+
+@main.command("snapshot")
+@source_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="FILE",
+    help="Where to save the snapshot ('-' for stdout).",
+)
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def snapshot_command(source: SourceOptions, output: str, force: bool) -> None:
+    """Save everything an audit needs from a live Nexus into one JSON file.
+
+    Needs nx-users-read, nx-roles-read and nx-privileges-read; settings, capabilities,
+    selectors and repository settings are saved when readable. No password or token is saved.
+    """
+    if source.snapshot_path:
+        raise UsageError("snapshot reads a live Nexus: use --url, not --snapshot")
+    _check_source(source)
+    if output != "-" and os.path.exists(output) and not force:
+        # Fail before spending requests on a capture that could not be saved.
+        raise UsageError(f"{output} already exists; use --force to overwrite it")
+    with _client(source) as client:
+        document = client.capture()
+    snapshot.save(document, output, force)
+    instance = parse_instance(document)
+    unavailable = ", ".join(f"{k}: {v}" for k, v in instance.unavailable.items())
+    click.echo(
+        f"saved {output}: {len(instance.users or ())} users, {len(instance.roles or {})} roles, "
+        f"{len(instance.privileges or {})} privileges, {len(instance.repositories or ())} "
+        f"repositories from {instance.server or 'Nexus'}"
+        + (f" (not readable: {unavailable})" if unavailable else ""),
+        err=True,
+    )
+
+
+@main.command()
+@_check_options
+def demo(
+    user_id: str | None,
+    repos: tuple[str, ...],
+    auth: str,
+    host: str | None,
+    fmt: str,
+    fail_on: str,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Run the whole preflight against the bundled demo Nexus; no Nexus needed.
+
+    Starts the bundled Nexus emulator (the "Acme" instance) on a free loopback port, reads it
+    over HTTP as its administrator, exactly as against a real server, and audits the account
+    HarborGuard would use ('scanner' unless --user says otherwise). Exits 0 when the demo ran.
+    """
+    from audit.emulator import NexusEmulator, load_dataset
+
+    dataset = load_dataset("demo")
+    login = dataset["emulator"]["passwords"]
+    if auth == AuthMode.ANONYMOUS.value:
+        user_id = None
+    elif user_id is None:
+        user_id = "scanner"
+    with NexusEmulator(dataset) as emulator:
+        click.echo(
+            f"Demo: emulated {dataset.get('server', 'Nexus')} at {emulator.url}; reading it as "
+            f"'admin', auditing {'the anonymous user' if user_id is None else repr(user_id)}.",
+            err=True,
+        )
+        settings = ConnectionSettings(
+            base_url=emulator.url, credentials=Credentials("password", "admin", login["admin"])
+        )
+        with NexusClient(settings) as client:
+            document = client.capture(user_id=user_id)
+        # The registry addresses a scanner would use are those of the demo's public name.
+        document["base_url"] = dataset.get("base_url", document["base_url"])
+        instance = parse_instance(document)
+    _run_check(instance, user_id, repos, auth, host, fmt, fail_on, output, force)
+    click.echo(
+        "\nTry: nexus-audit demo --user harbor-ok | --user alice | --auth anonymous | "
+        "--format json",
+        err=True,
+    )

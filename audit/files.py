@@ -1,0 +1,33 @@
+"""Writing output files without ever losing what was there before."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from audit.errors import UsageError
+
+
+def write_new_file(path: str, text: str, force: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically; an existing file is replaced only with ``force``."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{path} is a directory; give a file name")
+    if target.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    directory = target.parent
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    try:
+        # Write beside the target, then rename: an interrupted run never leaves half a file.
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

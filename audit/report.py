@@ -1,0 +1,231 @@
+"""Render audit results: ``table`` (terminal), ``markdown`` (tickets, PRs) and ``json`` (machines).
+
+The JSON document is a stable contract (``nexus_audit_report: 1``); fields are only ever added.
+Renderers return strings; only the CLI decides where they go.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+from audit.checks import AuditResult, Finding, PrincipalSummary, RepositoryResult, Severity
+from audit.permissions import Access, Grant
+
+REPORT_FORMAT_VERSION = 1
+
+_ACCESS_MARK = {
+    Access.GRANTED: "granted",
+    Access.PARTIAL: "PARTIAL",
+    Access.DENIED: "DENIED",
+    Access.UNKNOWN: "unknown",
+}
+
+
+def _paths(grants: Sequence[Grant]) -> list[list[str]]:
+    return [list(g.path) for g in grants]
+
+
+def principal_document(principal: PrincipalSummary) -> dict[str, Any]:
+    return {
+        "userId": principal.user_id,
+        "source": principal.source,
+        "status": principal.status,
+        "anonymous": principal.anonymous,
+        "found": principal.found,
+        "roles": list(principal.roles),
+        "externalRoles": list(principal.external_roles),
+        "defaultRole": principal.default_role,
+    }
+
+
+def repository_document(result: RepositoryResult) -> dict[str, Any]:
+    repo = result.repository
+    return {
+        "name": repo.name,
+        "type": repo.type,
+        "online": repo.online,
+        "registry": result.registry.address if result.registry else None,
+        "scheme": result.registry.scheme if result.registry else None,
+        "routing": result.registry.routing if result.registry else None,
+        "read": result.read.access.value,
+        "browse": result.browse.access.value,
+        "grants": {"read": _paths(result.read.grants), "browse": _paths(result.browse.grants)},
+        "notes": {
+            action: note
+            for action, note in (("read", result.read.note), ("browse", result.browse.note))
+            if note
+        },
+    }
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "repository": finding.repository,
+        "message": finding.message,
+        "remedy": finding.remedy,
+    }
+
+
+def report_document(result: AuditResult, fail_on: Severity = Severity.ERROR) -> dict[str, Any]:
+    return {
+        "nexus_audit_report": REPORT_FORMAT_VERSION,
+        "nexus": {"url": result.base_url, "server": result.server},
+        "auth": result.auth.value,
+        "mode": "self-limited" if result.self_limited else "full",
+        "principal": principal_document(result.principal),
+        "repositories": [repository_document(r) for r in result.repositories],
+        "findings": [finding_document(f) for f in result.findings],
+        "ok": result.passed(fail_on),
+    }
+
+
+def _first_path(grants: Sequence[Grant]) -> str:
+    if not grants:
+        return ""
+    shown = " > ".join(step for step in grants[0].path[1:])
+    return shown + (f" (+{len(grants) - 1})" if len(grants) > 1 else "")
+
+
+def _principal_line(principal: PrincipalSummary, result: AuditResult) -> str:
+    if not principal.found:
+        return f"Principal: {principal.user_id} (not found)"
+    who = "anonymous user " if principal.anonymous else ""
+    details = [d for d in (principal.source, principal.status) if d]
+    roles = list(principal.roles) + [f"{r} (external)" for r in principal.external_roles]
+    if principal.default_role:
+        roles.append(f"{principal.default_role} (DefaultRole realm)")
+    line = f"Principal: {who}{principal.user_id}"
+    if details:
+        line += f" [{', '.join(details)}]"
+    if roles:
+        line += f"  roles: {', '.join(roles)}"
+    if result.self_limited:
+        line += "  (self-audit without security read rights: partly unknown)"
+    return line
+
+
+def _summary_line(result: AuditResult, fail_on: Severity) -> str:
+    counts = {s: sum(1 for f in result.findings if f.severity is s) for s in Severity}
+    verdict = "PASS" if result.passed(fail_on) else "FAIL"
+    return (
+        f"{verdict}: {counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
+        f"{counts[Severity.INFO]} info (failing on {fail_on.value})"
+    )
+
+
+def _tables(result: AuditResult, tablefmt: str, fail_on: Severity) -> list[str]:
+    header = [
+        f"Nexus: {result.base_url or '?'}  {result.server or ''}".rstrip(),
+        f"Scanner login: {result.auth.value}",
+        _principal_line(result.principal, result),
+    ]
+    repo_rows = [
+        [
+            r.repository.name,
+            r.repository.type,
+            "yes" if r.repository.online else "NO",
+            f"{r.registry.scheme}://{r.registry.address}" if r.registry else "-",
+            _ACCESS_MARK[r.read.access],
+            _ACCESS_MARK[r.browse.access],
+            _first_path(r.read.grants or r.browse.grants),
+        ]
+        for r in result.repositories
+    ]
+    parts = ["\n".join(header)]
+    if repo_rows:
+        parts.append(
+            tabulate(
+                repo_rows,
+                headers=["repository", "type", "online", "registry", "read", "browse", "via"],
+                tablefmt=tablefmt,
+            )
+        )
+    else:
+        parts.append("No Docker repositories.")
+    if result.findings:
+        if tablefmt == "github":
+            rows = [
+                [f.severity.value, f.code, f.repository or "-", _cell(f.message), _cell(f.remedy)]
+                for f in result.findings
+            ]
+            headers = ["severity", "code", "repository", "finding", "remedy"]
+            parts.append(tabulate(rows, headers=headers, tablefmt=tablefmt))
+        else:
+            parts.append("\n\n".join(_finding_block(f) for f in result.findings))
+    parts.append(_summary_line(result, fail_on))
+    return parts
+
+
+def _cell(text: str) -> str:
+    """Markdown table cells cannot hold pipes or newlines."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _finding_block(finding: Finding, width: int = 100) -> str:
+    """A finding as a few wrapped lines: easier to read in a terminal than a wide table."""
+    where = f" [{finding.repository}]" if finding.repository else ""
+    head = f"{finding.severity.value.upper():<7} {finding.code}{where}"
+    wrap = functools.partial(
+        textwrap.fill, width=width, break_on_hyphens=False, break_long_words=False
+    )
+    body = wrap(finding.message, initial_indent="  ", subsequent_indent="  ")
+    fix = wrap(finding.remedy, initial_indent="  fix: ", subsequent_indent="       ")
+    return f"{head}\n{body}\n{fix}"
+
+
+def render_table(result: AuditResult, fail_on: Severity = Severity.ERROR) -> str:
+    return "\n\n".join(_tables(result, "simple", fail_on)) + "\n"
+
+
+def render_markdown(result: AuditResult, fail_on: Severity = Severity.ERROR) -> str:
+    parts = _tables(result, "github", fail_on)
+    parts[0] = "## nexus-audit preflight\n\n" + "  \n".join(parts[0].splitlines())
+    parts[-1] = f"**{parts[-1]}**"
+    return "\n\n".join(parts) + "\n"
+
+
+def render_json(result: AuditResult, fail_on: Severity = Severity.ERROR) -> str:
+    return json.dumps(report_document(result, fail_on), indent=2) + "\n"
+
+
+Renderer = Callable[[AuditResult, Severity], str]
+
+FORMATS: dict[str, Renderer] = {
+    "table": render_table,
+    "json": render_json,
+    "markdown": render_markdown,
+}
+
+
+def render(result: AuditResult, fmt: str, fail_on: Severity = Severity.ERROR) -> str:
+    return FORMATS[fmt](result, fail_on)
+
+
+CanIAnswer = tuple[str, bool, tuple[Grant, ...]]
+
+
+def render_can_i(principal: PrincipalSummary, answers: Sequence[CanIAnswer], fmt: str) -> str:
+    if fmt == "json":
+        document = {
+            "principal": principal_document(principal),
+            "results": [
+                {"permission": text, "allowed": allowed, "grants": _paths(grants)}
+                for text, allowed, grants in answers
+            ],
+        }
+        return json.dumps(document, indent=2) + "\n"
+    rows = [
+        [text, "yes" if allowed else "NO", "\n".join(" > ".join(g.path[1:]) for g in grants)]
+        for text, allowed, grants in answers
+    ]
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    table = tabulate(rows, headers=["permission", "allowed", "granted via"], tablefmt=tablefmt)
+    return f"Principal: {principal.user_id}\n\n{table}\n"
