@@ -222,6 +222,7 @@ def _output(path: str | None, force: bool) -> Iterator[Callable[[str], None]]:
 
 
 _FORMAT = click.Choice(sorted(FORMATS))
+DEMO_TARGETS = ("docker-hosted", "docker-group")
 _SEVERITY = click.Choice([s.value for s in Severity])
 _AUTH = click.Choice([a.value for a in AuthMode])
 
@@ -414,6 +415,8 @@ def demo(
 
     dataset = load_dataset("demo")
     login = dataset["emulator"]["passwords"]
+    # The registries HarborGuard would be connected to; --repo picks others.
+    repos = repos or DEMO_TARGETS
     if auth == AuthMode.ANONYMOUS.value:
         user_id = None
     elif user_id is None:
@@ -434,7 +437,7 @@ def demo(
         instance = parse_instance(document)
     _run_check(instance, user_id, repos, auth, host, fmt, fail_on, output, force)
     click.echo(
-        "\nTry: nexus-audit demo --user harbor-ok | --user alice | --auth anonymous | "
-        "--format json",
+        "\nTry also: nexus-audit demo --user harbor-ok | --user alice | --user bob.sso | "
+        "--auth anonymous | --repo docker-internal | --format json",
         err=True,
     )

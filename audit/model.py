@@ -545,7 +545,11 @@ class Instance:
     def default_role(self) -> str | None:
         """The role the DefaultRole capability hands to every authenticated user, if enabled."""
         for capability in self.capabilities or ():
-            if capability.type.lower() == DEFAULT_ROLE_CAPABILITY and capability.enabled:
+            if (
+                capability.type.lower() == DEFAULT_ROLE_CAPABILITY
+                and capability.enabled
+                and (capability.active)
+            ):
                 return capability.properties.get("role") or None
         return None
 
@@ -602,17 +606,12 @@ def parse_instance(doc: Mapping[str, Any]) -> Instance:
 
 
 def _roles_by_id(roles: Sequence[Role]) -> dict[str, Role]:
-    """Roles by id, as Nexus resolves them: its own (``default``-source) role wins an id clash.
+    """The roles Nexus resolves permissions from: its own (``default``-source) roles, by id.
 
-    ``GET /v1/security/roles`` without ``source`` also lists external roles (LDAP groups), which
-    share ids with the Nexus roles that map them but hold no privileges themselves.
+    ``GET /v1/security/roles`` without ``source`` also lists external roles (LDAP groups). They
+    hold no privileges: an external group grants only through a Nexus role of the same id.
     """
-    by_id: dict[str, Role] = {}
-    for role in roles:
-        current = by_id.get(role.id)
-        if current is None or (current.source != "default" and role.source == "default"):
-            by_id[role.id] = role
-    return by_id
+    return {role.id: role for role in roles if role.source.lower() == "default"}
 
 
 def merge_users(*bodies: Sequence[Any]) -> list[Any]:

@@ -124,7 +124,7 @@ def _summary_line(result: AuditResult, fail_on: Severity) -> str:
 def _tables(result: AuditResult, tablefmt: str, fail_on: Severity) -> list[str]:
     header = [
         f"Nexus: {result.base_url or '?'}  {result.server or ''}".rstrip(),
-        f"Scanner login: {result.auth.value}",
+        f"Scanner logs in with: {result.auth.value}",
         _principal_line(result.principal, result),
     ]
     repo_rows = [

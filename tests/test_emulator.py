@@ -177,7 +177,8 @@ def test_default_role_realm_hands_its_role_to_everyone(
         plain = client.get(f"{REST}/v1/repositories", auth=team_user).json()
     assert [r["name"] for r in plain] == ["docker-internal"]
 
-    next(c for c in demo_dataset["capabilities"] if c["type"] == "defaultrole")["enabled"] = True
+    capability = next(c for c in demo_dataset["capabilities"] if c["type"] == "defaultrole")
+    capability.update(enabled=True, active=True)
     demo_dataset["realms_active"].append("DefaultRole")
     after = make_emulator(demo_dataset)
     with httpx.Client(base_url=after.url) as client:
