@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from audit.errors import UsageError
 from audit.model import Instance, Privilege, Repository, Role
@@ -229,11 +230,39 @@ class EffectivePermissions:
     roles: frozenset[str] = frozenset()
     """Ids of every defined role reached."""
 
+    @cached_property
+    def _by_permission(self) -> dict[WildcardPermission, list[Grant]]:
+        # Many paths lead to few distinct permissions: test each permission once.
+        index: dict[WildcardPermission, list[Grant]] = {}
+        for grant in self.grants:
+            index.setdefault(grant.permission, []).append(grant)
+        return index
+
     def granting(self, required: WildcardPermission) -> tuple[Grant, ...]:
-        return tuple(g for g in self.grants if g.permission.implies(required))
+        found: list[Grant] = []
+        for permission, grants in self._by_permission.items():
+            if permission.implies(required):
+                found.extend(grants)
+        return tuple(found)
 
     def allows(self, required: WildcardPermission) -> bool:
-        return any(g.permission.implies(required) for g in self.grants)
+        return any(p.implies(required) for p in self._by_permission)
+
+
+#: Grant paths kept per privilege below one role. Nested roles form a DAG whose path count can
+#: grow exponentially with depth; past this many, more paths to the same privilege add nothing
+#: an administrator can act on.
+MAX_PATHS_PER_PRIVILEGE = 16
+
+
+def _note_path(counts: dict[str, int], grant: Grant) -> bool:
+    """Count a path to its privilege; False once the privilege has enough paths."""
+    key = grant.path[-1]
+    seen = counts.get(key, 0)
+    if seen >= MAX_PATHS_PER_PRIVILEGE:
+        return False
+    counts[key] = seen + 1
+    return True
 
 
 class _RoleExpander:
@@ -265,6 +294,7 @@ class _RoleExpander:
             issue = ResolutionIssue(IssueKind.ROLE_UNDEFINED, (node,), role_id)
             return [], [issue], set(), False
         grants: list[Grant] = []
+        path_counts: dict[str, int] = {}
         issues: list[ResolutionIssue] = []
         reached = {role_id}
         truncated = False
@@ -280,7 +310,9 @@ class _RoleExpander:
                     ResolutionIssue(IssueKind.PRIVILEGE_UNUSABLE, (node,), privilege_id, detail)
                 )
                 continue
-            grants.append(Grant((node, f"privilege:{privilege_id}"), permission, privilege))
+            grant = Grant((node, f"privilege:{privilege_id}"), permission, privilege)
+            if _note_path(path_counts, grant):
+                grants.append(grant)
         for child_id in role.roles:
             if child_id == role_id or child_id in stack:
                 chain = (*stack, role_id)
@@ -299,7 +331,11 @@ class _RoleExpander:
             )
             truncated = truncated or child_cut
             reached |= child_reached
-            grants.extend(Grant((node, *g.path), g.permission, g.privilege) for g in child_grants)
+            grants.extend(
+                Grant((node, *grant.path), grant.permission, grant.privilege)
+                for grant in child_grants
+                if _note_path(path_counts, grant)
+            )
             issues.extend(
                 i
                 if i.kind is IssueKind.ROLE_CYCLE

@@ -118,6 +118,7 @@ def generate(repos: int, users: int, roles: int, seed: int = 7) -> dict[str, Any
     )
     names = [r["name"] for r in repositories]
     role_bodies = list(base["roles"])
+    depth: list[int] = []
     for i in range(roles):
         picked = rng.sample(names, k=min(4, len(names)))
         held = [
@@ -127,7 +128,10 @@ def generate(repos: int, users: int, roles: int, seed: int = 7) -> dict[str, Any
             held.append("nx-repository-view-docker-*-read")
         if i % 97 == 0:
             held.append("bench-library-read")
-        children = [f"bench-role-{j}" for j in rng.sample(range(i), k=min(2, i))] if i else []
+        # Two out of three roles nest up to two others, keeping the tree three roles deep.
+        shallow = [j for j in range(max(0, i - 50), i) if depth[j] < 3]
+        children = rng.sample(shallow, k=min(2, len(shallow))) if i % 3 else []
+        depth.append(1 + max((depth[c] for c in children), default=0))
         role_bodies.append(
             {
                 "id": f"bench-role-{i}",
@@ -136,7 +140,7 @@ def generate(repos: int, users: int, roles: int, seed: int = 7) -> dict[str, Any
                 "source": "default",
                 "readOnly": False,
                 "privileges": held,
-                "roles": children[: 2 if i % 3 else 0],
+                "roles": [f"bench-role-{c}" for c in children],
             }
         )
     user_bodies = list(base["users"])

@@ -35,6 +35,7 @@ from audit.model import Instance
 from audit.permissions import (
     Access,
     EffectivePermissions,
+    MAX_PATHS_PER_PRIVILEGE,
     InvalidPermission,
     IssueKind,
     Principal,
@@ -455,6 +456,23 @@ def _paths(effective: EffectivePermissions) -> set[tuple[str, ...]]:
 
 WEB = docker_hosted("web", https_port=8443)
 API = docker_hosted("api", https_port=8444)
+
+
+def test_paths_through_a_deep_diamond_lattice_are_bounded_per_privilege() -> None:
+    # Each level nests both roles of the level below: 2**12 paths reach the one privilege.
+    levels = 12
+    roles = [
+        role(f"l{levels}-{side}", privileges=["nx-repository-view-docker-web-read"])
+        for side in "ab"
+    ]
+    for level in range(levels - 1, -1, -1):
+        below = [f"l{level + 1}-a", f"l{level + 1}-b"]
+        roles += [role(f"l{level}-{side}", roles=below) for side in "ab"]
+    inst = instance(repositories=[WEB], roles=roles)
+    effective = _effective(inst, Principal("deep", roles=("l0-a",)))
+    assert 1 <= len(effective.grants) <= MAX_PATHS_PER_PRIVILEGE
+    assert effective.allows(P("nexus:repository-view:docker:web:read"))
+    assert all(len(g.path) == levels + 3 for g in effective.grants)
 
 
 def test_resolve_nested_roles_to_depth_four_with_full_grant_path() -> None:
