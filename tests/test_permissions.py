@@ -33,9 +33,9 @@ from nexus_payloads import (
 from audit.errors import UsageError
 from audit.model import Instance
 from audit.permissions import (
+    MAX_PATHS_PER_PRIVILEGE,
     Access,
     EffectivePermissions,
-    MAX_PATHS_PER_PRIVILEGE,
     InvalidPermission,
     IssueKind,
     Principal,
