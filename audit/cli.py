@@ -41,6 +41,18 @@ class AuditGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # A bug, not bad input: still one line, and -v shows the traceback to report.
+            if ctx.meta.get("verbose"):
+                raise
+            click.echo(
+                f"error: internal error ({type(exc).__name__}: {exc}); please report it, "
+                "with the output of -v",
+                err=True,
+            )
+            ctx.exit(ExitCode.ERROR)
 
 
 @dataclass(frozen=True)

@@ -294,3 +294,18 @@ def test_python_dash_m_audit_works() -> None:
     )
     assert result.returncode == 0
     assert "nexus-audit" in result.stdout
+
+
+def test_an_internal_error_is_one_line_and_verbose_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_dataset: dict[str, Any]
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("boom")
+
+    monkeypatch.setattr("audit.cli.audit", broken)
+    path = _snapshot_file(tmp_path, demo_dataset)
+    quiet = run(["check", "--snapshot", path, "--user", "scanner"])
+    assert quiet.exit_code == 2
+    assert quiet.stderr.startswith("error: internal error (KeyError")
+    verbose = run(["-v", "check", "--snapshot", path, "--user", "scanner"])
+    assert isinstance(verbose.exception, KeyError)
