@@ -660,7 +660,7 @@ def check_excess(ctx: _Context) -> Iterator[Finding]:
         )
 
 
-def _transitive_members(instance: Instance, group: Repository) -> list[Repository]:
+def transitive_members(instance: Instance, group: Repository) -> list[Repository]:
     seen: set[str] = {group.name}
     found: list[Repository] = []
     pending = list(group.members)
@@ -735,7 +735,7 @@ def check_repository_settings(ctx: _Context) -> Iterator[Finding]:
             )
         if repo.type == "group":
             upstream = [
-                m.name for m in _transitive_members(ctx.instance, repo) if m.proxies_public_registry
+                m.name for m in transitive_members(ctx.instance, repo) if m.proxies_public_registry
             ]
             if upstream:
                 yield Finding(

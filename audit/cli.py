@@ -16,13 +16,15 @@ from typing import Any, TypeVar
 
 import click
 
-from audit import __version__, snapshot
+from audit import __version__, rolegen, snapshot
+from audit.apply import apply_changes
 from audit.checks import AuthMode, Severity, audit, can_i
 from audit.client import ConnectionSettings, Credentials, NexusClient
 from audit.errors import AuditError, ExitCode, UsageError
 from audit.files import write_new_file
 from audit.model import Instance, parse_instance
-from audit.report import FORMATS, render, render_can_i
+from audit.report import FORMATS, render, render_can_i, render_proof
+from audit.rolegen import Profile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,8 +133,12 @@ def source_options(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        url = kwargs.pop("url")
+        source = click.get_current_context().get_parameter_source("url")
+        if kwargs["snapshot_path"] and source is click.core.ParameterSource.ENVIRONMENT:
+            url = None  # An explicit --snapshot wins over NEXUS_URL from the environment.
         kwargs["source"] = SourceOptions(
-            url=kwargs.pop("url"),
+            url=url,
             snapshot_path=kwargs.pop("snapshot_path"),
             username=kwargs.pop("username"),
             password_stdin=kwargs.pop("password_stdin"),
@@ -403,6 +409,161 @@ def snapshot_command(source: SourceOptions, output: str, force: bool) -> None:
         + (f" (not readable: {unavailable})" if unavailable else ""),
         err=True,
     )
+
+
+@main.command()
+@source_options
+@click.option(
+    "--profile",
+    type=click.Choice([p.value for p in Profile]),
+    default=Profile.HARBORGUARD_SCAN.value,
+    show_default=True,
+    help="What the role's holder does.",
+)
+@click.option(
+    "--repo", "repos", multiple=True, metavar="NAME", help="Target Docker repository (repeatable)."
+)
+@click.option("--all-hosted", is_flag=True, help="Target every hosted Docker repository.")
+@click.option("--all-docker", is_flag=True, help="Target every Docker repository.")
+@click.option(
+    "--push-repo",
+    metavar="NAME",
+    help="harborguard-export: the hosted repository the scanner pushes to.",
+)
+@click.option("--id", "role_id", metavar="ID", help="Role id (default: the profile's name).")
+@click.option("--name", metavar="NAME", help="Role name (default: the id).")
+@click.option("--description", metavar="TEXT", help="Role description.")
+@click.option(
+    "--wildcard",
+    is_flag=True,
+    help="Use nx-repository-view-docker-*-* privileges: also every future repository.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(rolegen.FORMATS),
+    default="json",
+    show_default=True,
+    help="json: the POST /v1/security/roles body; plan; curl; terraform.",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(rolegen.TERRAFORM_PROVIDERS),
+    default="datadrivers",
+    show_default=True,
+    help="Terraform provider.",
+)
+@click.option(
+    "--for-user",
+    metavar="USERID",
+    help="Prove the role on this user (with its other roles) and show the least-privilege diff.",
+)
+@click.option("--assign-to", metavar="USERID", help="Also add the role to this user.")
+@click.option(
+    "--apply", "apply_now", is_flag=True, help="Make the changes in Nexus (default: dry run)."
+)
+@click.option("--yes", is_flag=True, help="With --apply: do not ask for confirmation.")
+@click.option("-o", "--output", metavar="FILE", help="Write the output to FILE.")
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+def role(
+    source: SourceOptions,
+    profile: str,
+    repos: tuple[str, ...],
+    all_hosted: bool,
+    all_docker: bool,
+    push_repo: str | None,
+    role_id: str | None,
+    name: str | None,
+    description: str | None,
+    wildcard: bool,
+    fmt: str,
+    provider: str,
+    for_user: str | None,
+    assign_to: str | None,
+    apply_now: bool,
+    yes: bool,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Generate the minimal custom role a scanner needs, prove it, and (with --apply) create it.
+
+    \b
+    nexus-audit role --snapshot acme.json --repo docker-hosted --repo docker-group
+    nexus-audit role --url https://nexus.example.com --all-hosted --format terraform
+    nexus-audit role --url https://nexus.example.com --repo docker-hosted --apply \\
+        --assign-to scanner
+    nexus-audit role --profile auditor
+    The role body goes to stdout; warnings, the what-if proof and the changes go to stderr.
+    """
+    chosen = Profile(profile)
+    if apply_now and not source.url:
+        raise UsageError("--apply changes a live Nexus: give --url (or NEXUS_URL)")
+    instance: Instance | None = None
+    if source.url or source.snapshot_path:
+        instance = load_instance(source, for_user or assign_to, self_audit=False)
+    elif chosen is not Profile.AUDITOR:
+        raise UsageError("say where the repositories are: --url (or NEXUS_URL) or --snapshot")
+    if chosen is Profile.AUDITOR:
+        targets = list(instance.docker_repositories) if instance is not None else []
+        notes: list[str] = []
+        if repos or all_hosted or all_docker:
+            raise UsageError("the auditor profile covers every Docker repository; drop --repo")
+    else:
+        targets, notes = rolegen.select_targets(instance, repos, all_hosted, all_docker)
+    plan = rolegen.plan_role(
+        instance,
+        chosen,
+        targets,
+        role_id=role_id,
+        name=name,
+        description=description,
+        wildcard=wildcard,
+        push_repository=push_repo,
+        assign_to=assign_to,
+        warnings=notes,
+    )
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not plan.verified:
+        click.echo("note: no Nexus was read; built-in privileges are assumed to exist", err=True)
+    for spec in plan.privileges_to_create:
+        click.echo(
+            f"must be created first: privilege {spec.name} ({spec.type}, "
+            f"{', '.join(spec.actions)} on {spec.repository})",
+            err=True,
+        )
+    proof = rolegen.prove(instance, plan, for_user)
+    click.echo(render_proof(plan, proof), err=True, nl=False)
+    steps = rolegen.changes(plan) if instance is not None else []
+    if not apply_now:
+        with _output(output, force) as emit:
+            emit(rolegen.render(plan, fmt, provider))
+        if source.url:
+            _describe_changes(steps, dry_run=True)
+        sys.exit(ExitCode.OK if proof.holds else ExitCode.FINDINGS)
+    if not proof.holds:
+        raise UsageError("the what-if proof failed; nothing was applied")
+    if not steps:
+        click.echo(f"Nothing to change: role {plan.role.id} is already in place.", err=True)
+        return
+    _describe_changes(steps, dry_run=False)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("--apply without a terminal needs --yes")
+        if not click.confirm("Make these changes?", default=False, err=True):
+            raise UsageError("nothing was changed")
+    with _client(source) as client:
+        apply_changes(client, steps, lambda done: click.echo(f"done: {done}", err=True))
+    click.echo(f"Applied {len(steps)} change(s); running this again changes nothing.", err=True)
+
+
+def _describe_changes(steps: list[rolegen.Change], dry_run: bool) -> None:
+    if not steps:
+        click.echo("Nexus already matches: nothing to change.", err=True)
+        return
+    click.echo("Dry run; --apply would:" if dry_run else "Changes:", err=True)
+    for step in steps:
+        click.echo(f"  {step.method} /service/rest{step.path}: {step.description}", err=True)
 
 
 @main.command()

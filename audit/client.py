@@ -48,6 +48,27 @@ REQUIRED_PRIVILEGES: Mapping[str, str] = {
 }
 
 
+#: What each write needs: (method, path prefix, privilege).
+WRITE_PRIVILEGES: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/v1/security/privileges", "nx-privileges-create"),
+    ("PUT", "/v1/security/privileges", "nx-privileges-update"),
+    ("POST", "/v1/security/roles", "nx-roles-create"),
+    ("PUT", "/v1/security/roles", "nx-roles-update"),
+    ("PUT", "/v1/security/users", "nx-users-update"),
+)
+
+
+def required_privilege(method: str, path: str) -> str | None:
+    """The built-in privilege a request needs, to name it when Nexus answers 403."""
+    bare = path.split("?")[0]
+    if method == "GET":
+        return REQUIRED_PRIVILEGES.get(bare)
+    for write_method, prefix, privilege in WRITE_PRIVILEGES:
+        if method == write_method and bare.startswith(prefix):
+            return privilege
+    return None
+
+
 @dataclass(frozen=True)
 class Credentials:
     """How the tool logs in; ``repr`` never shows the secret."""
@@ -146,8 +167,13 @@ class NexusClient:
 
     # ------------------------------------------------------------------ requests
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request with bounded retries on 429/502/503/504 and dropped connections."""
+    def _send(
+        self, method: str, path: str, retry_dropped: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request with bounded retries on 429/502/503/504 and dropped connections.
+
+        Writes pass ``retry_dropped=False``: a dropped connection may have been processed.
+        """
         attempts = max(1, self.settings.retries + 1)
         for attempt in range(1, attempts + 1):
             retry_reason: str | None = None
@@ -161,6 +187,11 @@ class NexusClient:
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 retry_reason = f"connection dropped ({type(exc).__name__})"
                 response = None
+                if not retry_dropped:
+                    raise NexusConnectionError(
+                        f"{method} {self._show(path)}: {retry_reason}; it may or may not have "
+                        "been applied: check in Nexus before running again"
+                    ) from None
             except httpx.ConnectError as exc:
                 raise self._connect_error(exc) from None
             except httpx.TransportError as exc:
@@ -237,7 +268,7 @@ class NexusClient:
                 f"{status} on {method} {shown}: Nexus refused {creds.label}; {hint}"
             )
         if response.status_code == 403:
-            privilege = REQUIRED_PRIVILEGES.get(path.split("?")[0])
+            privilege = required_privilege(method, path)
             who = creds.label if creds.kind != "none" else "the anonymous user"
             need = f" lacks {privilege}" if privilege else " lacks the privilege this needs"
             fix = (
@@ -285,6 +316,15 @@ class NexusClient:
         if not response.is_success:
             raise self._fail(response, "GET", path)
         return self._decode(response, "GET", path)
+
+    def send_json(self, method: str, path: str, body: Any) -> Any:
+        """A write (POST/PUT) to ``/service/rest`` + ``path``; the decoded answer, if any."""
+        response = self._send(method, f"{REST}{path}", json=body, retry_dropped=False)
+        if not response.is_success:
+            raise self._fail(response, method, path)
+        if response.status_code == 204 or not response.content:
+            return None
+        return self._decode(response, method, path)
 
     def get_optional(
         self,

@@ -11,6 +11,7 @@
     │   ├── NexusPermissionError    403: the caller lacks a named privilege
     │   ├── NexusEndpointMissing    404: endpoint absent in this version or edition
     │   └── NexusResponseError      HTML, malformed JSON, unexpected shape, 5xx
+    ├── ApplyError                  a change to Nexus failed part-way; says what was done
     ├── SnapshotError               a snapshot file cannot be read, written or understood
     └── TemplateRenderError         a template could not render its data
 
@@ -72,6 +73,10 @@ class NexusEndpointMissing(NexusError):
 
 class NexusResponseError(NexusError):
     """Nexus answered, but not with the JSON this endpoint returns."""
+
+
+class ApplyError(AuditError):
+    """Applying a generated role failed; the message names what was and was not changed."""
 
 
 class SnapshotError(AuditError):

@@ -16,6 +16,7 @@ from tabulate import tabulate
 
 from audit.checks import AuditResult, Finding, PrincipalSummary, RepositoryResult, Severity
 from audit.permissions import Access, Grant
+from audit.rolegen import REPOSITORY_ACTIONS, WHAT_IF_USER, Proof, RolePlan
 
 REPORT_FORMAT_VERSION = 1
 
@@ -229,3 +230,52 @@ def render_can_i(principal: PrincipalSummary, answers: Sequence[CanIAnswer], fmt
     tablefmt = "github" if fmt == "markdown" else "simple"
     table = tabulate(rows, headers=["permission", "allowed", "granted via"], tablefmt=tablefmt)
     return f"Principal: {principal.user_id}\n\n{table}\n"
+
+
+_PROOF_MARK = {
+    Access.GRANTED: "granted",
+    Access.PARTIAL: "partial",
+    Access.DENIED: "-",
+    Access.UNKNOWN: "?",
+}
+
+
+def render_proof(plan: RolePlan, proof: Proof) -> str:
+    """The what-if proof and least-privilege diff, for people (stderr beside the artifact)."""
+    if proof.principal == WHAT_IF_USER:
+        lines = [f"What-if: a new account holding only role '{plan.role.id}'"]
+    else:
+        lines = [f"What-if: '{proof.principal}' with role '{plan.role.id}' added"]
+    shown = [row for row in proof.rows if any(a is not Access.DENIED for a in row.access.values())]
+    hidden = len(proof.rows) - len(shown)
+    if shown:
+        table = tabulate(
+            [
+                [row.repository, *(_PROOF_MARK[row.access[a]] for a in REPOSITORY_ACTIONS)]
+                for row in shown
+            ],
+            headers=["repository", *REPOSITORY_ACTIONS],
+            tablefmt="simple",
+        )
+        lines += ["  " + line for line in table.splitlines()]
+    if hidden:
+        lines.append(
+            f"  {hidden} other Docker repositor{'y' if hidden == 1 else 'ies'}: no content access"
+        )
+    if plan.profile.value == "auditor" and not proof.missing:
+        lines.append("  security read rights for a full audit: granted")
+    actions = ", ".join(dict.fromkeys(a for _, a in plan.needed)) or "audit reads"
+    if proof.missing:
+        missing = ", ".join(f"{action} on {repo}" for repo, action in proof.missing)
+        lines.append(f"PROOF FAILS: not granted: {missing}")
+    elif proof.beyond:
+        lines.append("PROOF FAILS: beyond the profile: " + "; ".join(proof.beyond))
+    elif proof.principal == WHAT_IF_USER:
+        lines.append(f"Proof holds: every target granted ({actions}); nothing beyond the targets.")
+    else:
+        lines.append(f"Proof holds: every target granted for '{proof.principal}' ({actions}).")
+    if proof.principal != WHAT_IF_USER:
+        lines.append(f"Least privilege for '{proof.principal}':")
+        lines += [f"  remove {item}" for item in proof.to_remove] or ["  nothing to remove"]
+        lines += [f"  add    {item}" for item in proof.to_add] or ["  nothing to add"]
+    return "\n".join(lines) + "\n"
