@@ -557,6 +557,21 @@ def role(
     click.echo(f"Applied {len(steps)} change(s); running this again changes nothing.", err=True)
 
 
+def _demo_role(instance: Instance, user_id: str, repos: tuple[str, ...]) -> None:
+    """The second half of the job: the minimal role that fixes it, proven on the user."""
+    if not instance.find_users(user_id):
+        return
+    targets, _ = rolegen.select_targets(instance, repos)
+    plan = rolegen.plan_role(instance, Profile.HARBORGUARD_SCAN, targets)
+    proof = rolegen.prove(instance, plan, for_user=user_id)
+    click.echo(
+        f"\nThe minimal role for this scanner (nexus-audit role --repo "
+        f"{' --repo '.join(plan.targets)} --for-user {user_id}):\n"
+    )
+    click.echo(render_proof(plan, proof))
+    click.echo(rolegen.render(plan, "json"), nl=False)
+
+
 def _describe_changes(steps: list[rolegen.Change], dry_run: bool) -> None:
     if not steps:
         click.echo("Nexus already matches: nothing to change.", err=True)
@@ -609,6 +624,8 @@ def demo(
         document["base_url"] = dataset.get("base_url", document["base_url"])
         instance = parse_instance(document)
     _run_check(instance, user_id, repos, auth, host, fmt, fail_on, output, force)
+    if user_id is not None and fmt != "json" and output is None:
+        _demo_role(instance, user_id, repos)
     click.echo(
         "\nTry also: nexus-audit demo --user harbor-ok | --user alice | --user bob.sso | "
         "--auth anonymous | --repo docker-internal | --format json",
