@@ -262,34 +262,24 @@ def _view_privileges(
     wildcard: bool,
 ) -> list[PrivilegeSpec]:
     known = instance.privileges if instance is not None else None
-    if wildcard:
-        actions = sorted({a for _, a in needed}, key=REPOSITORY_ACTIONS.index)
-        return [
-            PrivilegeSpec(
-                name=_auto_name("docker", "*", action),
-                type="repository-view",
-                description=f"{action} on every Docker repository",
-                actions=(REST_ACTION[action],),
-                format="docker",
-                repository="*",
-                exists=known is None or _auto_name("docker", "*", action) in known,
-            )
-            for action in actions
-        ]
-    specs: list[PrivilegeSpec] = []
     by_repo: dict[str, list[str]] = {}
-    for repo, action in needed:
-        by_repo.setdefault(repo, []).append(action)
+    if wildcard:
+        by_repo["*"] = sorted({a for _, a in needed}, key=REPOSITORY_ACTIONS.index)
+    else:
+        for repo, action in needed:
+            by_repo.setdefault(repo, []).append(action)
+    specs: list[PrivilegeSpec] = []
     for repo, actions in by_repo.items():
+        where = "every Docker repository" if repo == "*" else repo
         missing = []
         for action in actions:
             name = _auto_name("docker", repo, action)
-            if known is None or _matches(known.get(name), "docker", repo, action):
+            if known is None or _matches(known.get(name), "repository-view", repo, [action]):
                 specs.append(
                     PrivilegeSpec(
                         name=name,
                         type="repository-view",
-                        description=f"{action} on {repo}",
+                        description=f"{action} on {where}",
                         actions=(REST_ACTION[action],),
                         format="docker",
                         repository=repo,
@@ -298,30 +288,47 @@ def _view_privileges(
             else:
                 missing.append(action)
         if missing:
-            # One custom privilege per repository for every action its auto ones lack.
+            # One custom privilege per repository for every action its auto ones lack; a
+            # previous run may have created it already.
+            name = f"nexus-audit-docker-{'all' if repo == '*' else repo}-{'-'.join(missing)}"
             specs.append(
                 PrivilegeSpec(
-                    name=f"nexus-audit-docker-{repo}-{'-'.join(missing)}",
+                    name=name,
                     type="repository-view",
-                    description=f"{', '.join(missing)} on Docker repository {repo} "
+                    description=f"{', '.join(missing)} on Docker repository {where} "
                     "(created by nexus-audit: the auto-created privilege was missing)",
                     actions=tuple(REST_ACTION[a] for a in missing),
                     format="docker",
                     repository=repo,
-                    exists=False,
+                    exists=_custom_exists(known, name, "repository-view", repo, missing),
                 )
             )
     return specs
 
 
-def _matches(privilege: Privilege | None, fmt: str, repo: str, action: str) -> bool:
-    """An existing privilege of this name really is the auto one (never trust a name alone)."""
+def _matches(privilege: Privilege | None, kind: str, repo: str, actions: Sequence[str]) -> bool:
+    """An existing privilege grants exactly this (never trust a privilege's name alone)."""
     if privilege is None:
         return False
     permission = permission_of(privilege)
     return permission is not None and permission == WildcardPermission.of(
-        "nexus", "repository-view", fmt, repo, action
+        "nexus", kind, "docker", repo, list(actions)
     )
+
+
+def _custom_exists(
+    known: Mapping[str, Privilege] | None, name: str, kind: str, repo: str, actions: Sequence[str]
+) -> bool:
+    """Whether a privilege nexus-audit creates is already there; a different one is an error."""
+    existing = known.get(name) if known is not None else None
+    if existing is None:
+        return False
+    if not _matches(existing, kind, repo, actions):
+        raise UsageError(
+            f"privilege '{name}' already exists but grants something else; fix or delete it, "
+            "then run again"
+        )
+    return True
 
 
 def _auditor_privileges(
@@ -338,18 +345,25 @@ def _auditor_privileges(
         )
         for name in AUDITOR_PRIVILEGES
     ]
-    admin_reads = [
-        PrivilegeSpec(
-            name=_auto_name("docker", repo.name, "read", kind="admin"),
-            type="repository-admin",
-            description=f"read the settings of {repo.name}",
-            actions=("READ",),
-            format="docker",
-            repository=repo.name,
-            exists=known is None or _auto_name("docker", repo.name, "read", "admin") in known,
+    admin_reads = []
+    for repo in targets:
+        auto = _auto_name("docker", repo.name, "read", kind="admin")
+        present = known is None or _matches(
+            known.get(auto), "repository-admin", repo.name, ["read"]
         )
-        for repo in targets
-    ]
+        name = auto if present else f"nexus-audit-docker-{repo.name}-admin-read"
+        admin_reads.append(
+            PrivilegeSpec(
+                name=name,
+                type="repository-admin",
+                description=f"read the settings of {repo.name}",
+                actions=("READ",),
+                format="docker",
+                repository=repo.name,
+                exists=present
+                or _custom_exists(known, name, "repository-admin", repo.name, ["read"]),
+            )
+        )
     if wildcard or not admin_reads:
         name = "nexus-audit-repository-admin-docker-read"
         admin_reads = [
@@ -361,7 +375,7 @@ def _auditor_privileges(
                 actions=("READ",),
                 format="docker",
                 repository="*",
-                exists=known is not None and name in known,
+                exists=_custom_exists(known, name, "repository-admin", "*", ["read"]),
             )
         ]
     return specs + admin_reads

@@ -5,6 +5,10 @@ keys, so each body is also checked key by key, nested blocks included, against t
 aliases: an invented field fails here. One rule is skipped: the response models wrongly apply the
 request-only name pattern, which real built-in names such as ``nx-repository-view-*-*-read``
 break; the names are never changed to please it.
+
+The bodies the write tests send obey the request models (name pattern included), and the ones
+the emulator refuses as invalid break them: the emulator is no stricter, nor laxer, than the spec
+where the spec has a rule.
 """
 
 from __future__ import annotations
@@ -18,13 +22,27 @@ import httpx
 import pytest
 from nexus_api_client.models.anonymous_access_settings_xo import AnonymousAccessSettingsXO
 from nexus_api_client.models.api_privilege_application import ApiPrivilegeApplication
+from nexus_api_client.models.api_privilege_application_request import (
+    ApiPrivilegeApplicationRequest,
+)
 from nexus_api_client.models.api_privilege_repository_admin import ApiPrivilegeRepositoryAdmin
+from nexus_api_client.models.api_privilege_repository_admin_request import (
+    ApiPrivilegeRepositoryAdminRequest,
+)
 from nexus_api_client.models.api_privilege_repository_content_selector import (
     ApiPrivilegeRepositoryContentSelector,
 )
+from nexus_api_client.models.api_privilege_repository_content_selector_request import (
+    ApiPrivilegeRepositoryContentSelectorRequest,
+)
 from nexus_api_client.models.api_privilege_repository_view import ApiPrivilegeRepositoryView
+from nexus_api_client.models.api_privilege_repository_view_request import (
+    ApiPrivilegeRepositoryViewRequest,
+)
 from nexus_api_client.models.api_privilege_script import ApiPrivilegeScript
+from nexus_api_client.models.api_privilege_script_request import ApiPrivilegeScriptRequest
 from nexus_api_client.models.api_privilege_wildcard import ApiPrivilegeWildcard
+from nexus_api_client.models.api_privilege_wildcard_request import ApiPrivilegeWildcardRequest
 from nexus_api_client.models.api_user import ApiUser
 from nexus_api_client.models.api_user_source import ApiUserSource
 from nexus_api_client.models.capability_dto import CapabilityDTO
@@ -36,9 +54,20 @@ from nexus_api_client.models.maven_hosted_api_repository import MavenHostedApiRe
 from nexus_api_client.models.maven_proxy_api_repository import MavenProxyApiRepository
 from nexus_api_client.models.realm_api_xo import RealmApiXO
 from nexus_api_client.models.repository_xo import RepositoryXO
+from nexus_api_client.models.role_xo_request import RoleXORequest
 from nexus_api_client.models.role_xo_response import RoleXOResponse
 from nexus_api_client.models.user_tokens_api_model import UserTokensApiModel
 from pydantic import BaseModel, ValidationError
+from test_emulator_writes import (
+    HG_PULL,
+    HG_SCAN,
+    INVALID_REQUESTS,
+    MODEL_VALID_REQUESTS,
+    PRIVILEGE_REQUESTS,
+    SCANNER_WITH_HG_PULL,
+    SCRIPT,
+    VIEW,
+)
 
 from audit.emulator import NexusEmulator
 from audit.emulator.builder import pro_edition
@@ -54,6 +83,18 @@ PRIVILEGE_MODELS: dict[str, type[BaseModel]] = {
     "repository-content-selector": ApiPrivilegeRepositoryContentSelector,
     "wildcard": ApiPrivilegeWildcard,
     "script": ApiPrivilegeScript,
+}
+
+#: The model of each write request body, by privilege type, ``role`` or ``user``.
+REQUEST_MODELS: dict[str, type[BaseModel]] = {
+    "application": ApiPrivilegeApplicationRequest,
+    "repository-view": ApiPrivilegeRepositoryViewRequest,
+    "repository-admin": ApiPrivilegeRepositoryAdminRequest,
+    "repository-content-selector": ApiPrivilegeRepositoryContentSelectorRequest,
+    "wildcard": ApiPrivilegeWildcardRequest,
+    "script": ApiPrivilegeScriptRequest,
+    "role": RoleXORequest,
+    "user": ApiUser,
 }
 
 REPOSITORY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
@@ -96,13 +137,18 @@ def _is_request_name_rule(error: Any) -> bool:
     return error["loc"] == ("name",) and NAME_PATTERN_MESSAGE in error["msg"]
 
 
-def assert_contract(model: type[BaseModel], body: Any, where: str) -> None:
-    """``body`` validates strictly against ``model`` and carries no key the model lacks."""
+def assert_contract(
+    model: type[BaseModel], body: Any, where: str, *, request: bool = False
+) -> None:
+    """``body`` validates strictly against ``model`` and carries no key the model lacks.
+
+    ``request``: the body is sent to Nexus, so the name pattern applies to it too.
+    """
     assert isinstance(body, dict), f"{where}: expected a JSON object, got {type(body).__name__}"
     try:
         model.model_validate(body, strict=True)
     except ValidationError as exc:
-        errors = [e for e in exc.errors() if not _is_request_name_rule(e)]
+        errors = [e for e in exc.errors() if request or not _is_request_name_rule(e)]
         assert not errors, f"{where} breaks {model.__name__}: {errors}"
     extra = unknown_keys(model, body, where)
     assert not extra, f"{where}: keys unknown to {model.__name__}: {extra}"
@@ -236,6 +282,49 @@ def test_user_token_settings_match_on_pro(demo_dataset: dict[str, Any], make_emu
     emulator = make_emulator(pro_edition(demo_dataset))
     with httpx.Client(base_url=emulator.url + REST, auth=ADMIN) as client:
         assert_contract(UserTokensApiModel, _get(client, "/v1/security/user-tokens"), "tokens")
+
+
+# --------------------------------------------------------------------------- writes
+
+
+@pytest.mark.parametrize(("model", "body"), MODEL_VALID_REQUESTS)
+def test_write_request_bodies_match_their_request_model(model: str, body: Any) -> None:
+    assert_contract(REQUEST_MODELS[model], body, f"{model} request", request=True)
+
+
+@pytest.mark.parametrize(("model", "method", "path", "body", "errors"), INVALID_REQUESTS)
+def test_bodies_the_emulator_finds_invalid_break_the_request_model_too(
+    model: str, method: str, path: str, body: Any, errors: Any
+) -> None:
+    with pytest.raises(ValidationError):
+        REQUEST_MODELS[model].model_validate(body, strict=True)
+
+
+def test_write_responses_match_role_xo_response(admin: httpx.Client) -> None:
+    assert admin.post("/v1/security/privileges/repository-view", json=VIEW).status_code == 201
+    created = admin.post("/v1/security/roles", json=HG_PULL)
+    assert created.status_code == 200
+    assert_contract(RoleXOResponse, created.json(), "POST roles")
+    updated = {**HG_SCAN, "roles": [], "description": None}
+    assert_contract(RoleXORequest, updated, "PUT roles/hg-scan", request=True)
+    assert admin.put("/v1/security/roles/hg-scan", json=updated).status_code == 204
+    assert_each(RoleXOResponse, _get(admin, "/v1/security/roles"), "roles after writes")
+    assert admin.put("/v1/security/users/scanner", json=SCANNER_WITH_HG_PULL).status_code == 204
+    assert_each(ApiUser, _get(admin, "/v1/security/users"), "users after writes")
+
+
+def test_created_privileges_match_their_type_model(
+    demo_dataset: dict[str, Any], make_emulator: Any
+) -> None:
+    demo_dataset["emulator"]["scripts"] = [SCRIPT]
+    emulator = make_emulator(demo_dataset)
+    with httpx.Client(base_url=emulator.url + REST, auth=ADMIN) as client:
+        for kind, body in PRIVILEGE_REQUESTS.items():
+            response = client.post(f"/v1/security/privileges/{kind}", json=body)
+            assert response.status_code == 201, (kind, response.text)
+        served = _get(client, "/v1/security/privileges")
+    assert {p["name"] for p in served} >= {body["name"] for body in PRIVILEGE_REQUESTS.values()}
+    assert_privileges(served, "privileges after writes")
 
 
 # --------------------------------------------------------------------------- demo.json itself

@@ -10,6 +10,13 @@ status codes) can be injected per endpoint to exercise a client's error paths.
 Denials follow Nexus 3: wrong credentials and "no credentials while anonymous access is off" get
 ``401`` with a Basic challenge; a subject (the anonymous user included) lacking a permission gets
 ``403`` with an empty body; unknown REST paths get ``404`` with an empty body.
+
+Besides the reads, it takes the security writes a role manager needs (create, update and delete
+privileges and roles; update users), checked and applied as Nexus does by
+:mod:`audit.emulator.writes`; later requests see the change. Refusals, on reads and writes alike,
+carry Nexus 3.77's error bodies: one ``ValidationErrorXO`` object for a broken rule (``{"id": "*",
+"message": "\\"Role 'x' not found.\\""}``, quotes included), a list of them for a body that fails
+validation (see :mod:`audit.emulator.writes`).
 """
 
 from __future__ import annotations
@@ -46,6 +53,20 @@ from audit.emulator.builder import (
     browsable_entry,
     repository_url,
     user_sources,
+)
+from audit.emulator.writes import (
+    PRIVILEGE_TYPES,
+    Answer,
+    Rejected,
+    create_privilege,
+    create_role,
+    delete_privilege,
+    delete_role,
+    message,
+    update_privilege,
+    update_role,
+    update_user,
+    validation_content_type,
 )
 from audit.errors import SnapshotError
 from audit.model import (
@@ -266,6 +287,9 @@ class _Call:
     params: tuple[str, ...]
     body: bytes
     base_url: str
+    content_type: str | None = None
+    """The request's ``Content-Type``, ``None`` when it sent none."""
+    accept: str = ""
 
 
 _Handler = Callable[["NexusEmulator", _Call], _Response]
@@ -324,6 +348,7 @@ class NexusEmulator:
         self.log_requests = False
         self._faults: dict[str, Fault] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._server = _Server((host, port), self)
         bound_host, bound_port = str(host), int(self._server.server_address[1])
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -531,7 +556,7 @@ class NexusEmulator:
         elif not path:
             response = _Response(404, text=_NOT_FOUND_PAGE, content_type="text/html")
         else:
-            response = self._route(method, path, query, body, instance, subject, base_url)
+            response = self._route(method, path, query, body, instance, subject, base_url, headers)
         if fault is not None:
             response = _mangle(fault, response)
         return response, record(response, subject)
@@ -545,6 +570,7 @@ class NexusEmulator:
         instance: Instance,
         subject: _Subject | None,
         base_url: str,
+        headers: Mapping[str, str],
     ) -> _Response:
         allowed_methods: set[str] = set()
         for route in _ROUTES:
@@ -561,7 +587,16 @@ class NexusEmulator:
                 return _Response.empty(403)
             if route.permission and not subject.may(route.permission):
                 return _Response.empty(403)
-            call = _Call(instance, subject, query, match.groups(), body, base_url)
+            call = _Call(
+                instance,
+                subject,
+                query,
+                match.groups(),
+                body,
+                base_url,
+                content_type=headers.get("content-type"),
+                accept=headers.get("accept", ""),
+            )
             return route.handler(self, call)
         if allowed_methods:
             return _Response(405, headers={"Allow": ", ".join(sorted(allowed_methods))})
@@ -594,7 +629,7 @@ class NexusEmulator:
     def _roles(self, call: _Call) -> _Response:
         source = call.query.get("source")
         if source and not self._known_source(source):
-            return _Response.json(f"Source '{source}' does not exist.", 400)
+            return _Response.json(message(f"Source '{source}' not found."), 400)
         roles = [
             role
             for role in self.state.get("roles") or []
@@ -606,13 +641,13 @@ class NexusEmulator:
         (role_id,) = call.params
         source = call.query.get("source", "default")
         if not self._known_source(source):
-            return _Response.json(f"Source '{source}' does not exist.", 400)
+            return _Response.json(message(f"Source '{source}' not found."), 400)
         for role in self.state.get("roles") or []:
             if role.get("id") == role_id and str(role.get("source", "default")).lower() == (
                 source.lower()
             ):
                 return _Response.json(role)
-        return _Response.json(f"Role '{role_id}' not found.", 404)
+        return _Response.json(message(f"Role '{role_id}' not found."), 404)
 
     def _privileges(self, call: _Call) -> _Response:
         return _Response.json(list(self.state.get("privileges") or []))
@@ -622,7 +657,57 @@ class NexusEmulator:
         for privilege in self.state.get("privileges") or []:
             if privilege.get("name") == name:
                 return _Response.json(privilege)
-        return _Response.json(f"Privilege '{name}' not found.", 404)
+        return _Response.json(message(f"Privilege '{name}' not found."), 404)
+
+    # ------------------------------------------------------------------ security writes
+
+    def _write(
+        self, call: _Call, action: Callable[[dict[str, Any]], Answer], reads_body: bool = True
+    ) -> _Response:
+        """Run one write on ``state`` (one at a time) and turn its answer into a response."""
+        if reads_body and not _is_json(call.content_type):
+            return _Response.empty(415)  # the resources @Consumes(APPLICATION_JSON)
+        try:
+            with self._write_lock:
+                answer = action(self.state)
+        except Rejected as rejected:
+            answer = rejected.answer
+        if answer.payload is None:
+            return _Response.empty(answer.status)
+        content_type: str | None = "application/json"
+        if answer.validation:
+            content_type = validation_content_type(call.accept)
+            if content_type is None:
+                return _Response.empty(answer.status)  # nothing the caller accepts: no body
+        return _Response(answer.status, answer.payload, content_type=content_type, has_json=True)
+
+    def _create_privilege(self, call: _Call) -> _Response:
+        (kind,) = call.params
+        return self._write(call, lambda state: create_privilege(state, kind, call.body))
+
+    def _update_privilege(self, call: _Call) -> _Response:
+        kind, name = call.params
+        return self._write(call, lambda state: update_privilege(state, kind, name, call.body))
+
+    def _delete_privilege(self, call: _Call) -> _Response:
+        (name,) = call.params
+        return self._write(call, lambda state: delete_privilege(state, name), reads_body=False)
+
+    def _create_role(self, call: _Call) -> _Response:
+        return self._write(call, lambda state: create_role(state, call.body))
+
+    def _update_role(self, call: _Call) -> _Response:
+        (role_id,) = call.params
+        return self._write(call, lambda state: update_role(state, role_id, call.body))
+
+    def _delete_role(self, call: _Call) -> _Response:
+        (role_id,) = call.params
+        return self._write(call, lambda state: delete_role(state, role_id), reads_body=False)
+
+    def _update_user(self, call: _Call) -> _Response:
+        (user_id,) = call.params
+        sources = [s["id"] for s in user_sources(self.edition, self.state.get("users") or [])]
+        return self._write(call, lambda state: update_user(state, user_id, call.body, sources))
 
     def _realms_active(self, call: _Call) -> _Response:
         return _Response.json(list(self.state.get("realms_active") or []))
@@ -737,6 +822,13 @@ class NexusEmulator:
         return data
 
 
+def _is_json(content_type: str | None) -> bool:
+    """Whether a request body may go to a JSON resource (no ``Content-Type`` is let through)."""
+    if content_type is None:
+        return True
+    return content_type.split(";")[0].strip().lower() == "application/json"
+
+
 def _fault_key(path: str) -> str:
     return path.split("?")[0].rstrip("/") or "/"
 
@@ -784,6 +876,10 @@ def _path(template: str) -> re.Pattern[str]:
     return re.compile(template.replace("{}", "([^/]+)"))
 
 
+#: ``(application|wildcard|...)``: the privilege types that have a create/update path each.
+_PRIVILEGE_TYPE = "(" + "|".join(re.escape(kind) for kind in PRIVILEGE_TYPES) + ")"
+
+
 _ROUTES: tuple[_Route, ...] = (
     _Route("GET", _path(f"{REST}/v1/security/users"), NexusEmulator._users, "nexus:users:read"),
     _Route(
@@ -805,6 +901,55 @@ _ROUTES: tuple[_Route, ...] = (
         _path(f"{REST}/v1/security/privileges/{{}}"),
         NexusEmulator._privilege,
         "nexus:privileges:read",
+    ),
+    _Route(
+        "POST",
+        _path(f"{REST}/v1/security/privileges/{_PRIVILEGE_TYPE}"),
+        NexusEmulator._create_privilege,
+        "nexus:privileges:create",
+        authenticated=True,
+    ),
+    _Route(
+        "PUT",
+        _path(f"{REST}/v1/security/privileges/{_PRIVILEGE_TYPE}/{{}}"),
+        NexusEmulator._update_privilege,
+        "nexus:privileges:update",
+        authenticated=True,
+    ),
+    _Route(
+        "DELETE",
+        _path(f"{REST}/v1/security/privileges/{{}}"),
+        NexusEmulator._delete_privilege,
+        "nexus:privileges:delete",
+        authenticated=True,
+    ),
+    _Route(
+        "POST",
+        _path(f"{REST}/v1/security/roles"),
+        NexusEmulator._create_role,
+        "nexus:roles:create",
+        authenticated=True,
+    ),
+    _Route(
+        "PUT",
+        _path(f"{REST}/v1/security/roles/{{}}"),
+        NexusEmulator._update_role,
+        "nexus:roles:update",
+        authenticated=True,
+    ),
+    _Route(
+        "DELETE",
+        _path(f"{REST}/v1/security/roles/{{}}"),
+        NexusEmulator._delete_role,
+        "nexus:roles:delete",
+        authenticated=True,
+    ),
+    _Route(
+        "PUT",
+        _path(f"{REST}/v1/security/users/{{}}"),
+        NexusEmulator._update_user,
+        "nexus:users:update",
+        authenticated=True,
     ),
     _Route(
         "GET",
