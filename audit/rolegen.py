@@ -27,6 +27,7 @@ from audit.checks import effective_permissions, excess_of, principal_for, transi
 from audit.errors import TemplateRenderError, UsageError
 from audit.model import Instance, Privilege, Repository, Role, User
 from audit.permissions import (
+    WILDCARD,
     Access,
     WildcardPermission,
     decide,
@@ -37,6 +38,8 @@ from audit.permissions import (
 #: Repository-view actions a proof looks at: everything a Docker client can do.
 REPOSITORY_ACTIONS = ("read", "browse", "add", "edit", "delete")
 REST_ACTION = {"read": "READ", "browse": "BROWSE", "add": "ADD", "edit": "EDIT", "delete": "DELETE"}
+#: Read-only roles every Nexus has, whether or not an instance was read.
+BUILTIN_ROLES = frozenset({"nx-admin", "nx-anonymous"})
 ROLE_ID_PATTERN = re.compile(r"^[a-zA-Z0-9\-]{1}[a-zA-Z0-9_\-\.]*$")
 
 #: Application privileges nexus-audit's own full audit reads with (built in, read-only).
@@ -257,17 +260,13 @@ def _auto_name(fmt: str, repository: str, action: str, kind: str = "view") -> st
 
 
 def _view_privileges(
-    instance: Instance | None,
-    needed: Sequence[tuple[str, str]],
-    wildcard: bool,
+    instance: Instance | None, needed: Sequence[tuple[str, str]]
 ) -> list[PrivilegeSpec]:
+    """Repository-view privileges for (repository, action) pairs; repository ``*`` for all."""
     known = instance.privileges if instance is not None else None
     by_repo: dict[str, list[str]] = {}
-    if wildcard:
-        by_repo["*"] = sorted({a for _, a in needed}, key=REPOSITORY_ACTIONS.index)
-    else:
-        for repo, action in needed:
-            by_repo.setdefault(repo, []).append(action)
+    for repo, action in needed:
+        by_repo.setdefault(repo, []).append(action)
     specs: list[PrivilegeSpec] = []
     for repo, actions in by_repo.items():
         where = "every Docker repository" if repo == "*" else repo
@@ -407,9 +406,13 @@ def plan_role(
         raise UsageError("the harborguard-export profile needs --push-repo HOSTED_REPO")
     if push_repository and profile is not Profile.HARBORGUARD_EXPORT:
         raise UsageError("--push-repo goes with --profile harborguard-export")
+    # With --wildcard the target actions hold on every Docker repository there is.
+    covered = list(instance.docker_repositories) if wildcard and instance is not None else []
+    scope_repos = covered or list(targets)
     needed: list[tuple[str, str]] = [
-        (repo.name, action) for repo in targets for action in profile.target_actions
+        (repo.name, action) for repo in scope_repos for action in profile.target_actions
     ]
+    push_needed: list[tuple[str, str]] = []
     if push_repository:
         push = instance.repository(push_repository) if instance is not None else None
         if instance is not None and instance.repositories is not None:
@@ -423,16 +426,20 @@ def plan_role(
         for action in ("read", "add", "edit"):
             if (push_repository, action) not in needed:
                 needed.append((push_repository, action))
+            if not (wildcard and action in profile.target_actions):
+                push_needed.append((push_repository, action))
     if profile is Profile.AUDITOR:
         specs = _auditor_privileges(instance, targets, wildcard)
+    elif wildcard:
+        specs = _view_privileges(instance, [("*", a) for a in profile.target_actions] + push_needed)
     else:
-        specs = _view_privileges(instance, needed, wildcard)
+        specs = _view_privileges(instance, needed)
     if wildcard:
         notes.append(
             "--wildcard: the role also covers every Docker repository created in the future"
         )
     existing = (instance.roles or {}).get(role_id) if instance is not None else None
-    if existing is not None and existing.read_only:
+    if role_id in BUILTIN_ROLES or (existing is not None and existing.read_only):
         raise UsageError(
             f"role '{role_id}' is a read-only built-in role and cannot be changed; choose another "
             "--id"
@@ -554,25 +561,29 @@ def prove(instance: Instance | None, plan: RolePlan, for_user: str | None = None
             elif not wanted and decision is not Access.DENIED and for_user is None:
                 beyond.append(f"{action} on {repo.name}")
     if plan.profile is Profile.AUDITOR:
+        allowed = [WildcardPermission.parse(text) for text in AUDITOR_PERMISSIONS]
         missing.extend(
             ("*", text)
-            for text in AUDITOR_PERMISSIONS
-            if not effective.allows(WildcardPermission.parse(text))
+            for text, permission in zip(AUDITOR_PERMISSIONS, allowed, strict=True)
+            if not effective.allows(permission)
         )
         for repo in repositories:
             admin = WildcardPermission.of("nexus", "repository-admin", "docker", repo.name, "read")
             if not effective.allows(admin):
                 missing.append((repo.name, "repository-admin read"))
+        if for_user is None:
+            beyond.extend(
+                f"{grant.path[-1]} grants {grant.permission}"
+                for grant in effective.grants
+                if grant.permission not in allowed and not _is_docker_admin_read(grant.permission)
+            )
     elif for_user is None:
-        targets = {name for name, _ in plan.needed}
-        all_docker = {r.name for r in repositories}
-        if plan.wildcard:
-            targets |= all_docker
-        for grant in effective.grants:
-            reason = excess_of(grant.permission, targets, all_docker)
-            push_only = grant.privilege is not None and grant.privilege.repository in targets
-            if reason and not push_only:
-                beyond.append(f"{grant.path[-1]} grants {reason}")
+        # Docker content rights are checked row by row above; anything else is beyond.
+        beyond.extend(
+            f"{grant.path[-1]} grants {reason}"
+            for grant in effective.grants
+            if (reason := _beyond_docker_content(grant.permission)) is not None
+        )
     to_remove: list[str] = []
     to_add: list[str] = []
     if for_user is not None and instance is not None:
@@ -585,6 +596,36 @@ def prove(instance: Instance | None, plan: RolePlan, for_user: str | None = None
         tuple(to_remove),
         tuple(to_add),
     )
+
+
+def _is_docker_admin_read(permission: WildcardPermission) -> bool:
+    parts = permission.parts
+    return (
+        len(parts) == 5
+        and parts[:3]
+        == (frozenset({"nexus"}), frozenset({"repository-admin"}), frozenset({"docker"}))
+        and parts[4] == {"read"}
+    )
+
+
+def _beyond_docker_content(permission: WildcardPermission) -> str | None:
+    """Why a permission reaches past Docker repository content, or ``None`` if it does not."""
+    parts = permission.parts
+    if WILDCARD in parts[0]:
+        return "everything in Nexus"
+    if "nexus" not in parts[0]:
+        return None
+    if len(parts) == 1 or WILDCARD in parts[1]:
+        return "everything in Nexus (administrator)"
+    format_index = {"repository-view": 2, "repository-content-selector": 3}.get(
+        next(iter(parts[1])) if len(parts[1]) == 1 else ""
+    )
+    if format_index is None:
+        return excess_of(permission, set(), set())
+    fmt = parts[format_index] if len(parts) > format_index else frozenset({WILDCARD})
+    if fmt != {"docker"}:
+        return "repositories of other formats" if WILDCARD in fmt else f"format {','.join(fmt)}"
+    return None
 
 
 def _least_privilege_diff(
@@ -624,9 +665,20 @@ TERRAFORM_PROVIDERS = ("datadrivers", "sonatyperepo")
 
 
 def _hcl_string(value: object) -> str:
-    """A quoted HCL string: JSON escapes, plus HCL's own ``${`` and ``%{`` sequences."""
-    text = json.dumps("" if value is None else str(value), ensure_ascii=False)
-    return text.replace("${", "$${").replace("%{", "%%{")
+    """A quoted HCL string: only the escapes HCL defines, and ``${``/``%{`` made literal."""
+    escaped = []
+    for char in "" if value is None else str(value):
+        if char in _HCL_ESCAPES:
+            escaped.append(_HCL_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    text = "".join(escaped)
+    return '"' + text.replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+_HCL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _hcl_name(value: str) -> str:
