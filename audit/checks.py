@@ -255,7 +255,7 @@ def find_subject(instance: Instance, user_id: str | None, auth: AuthMode) -> Sub
 # --------------------------------------------------------------------------- repositories
 
 
-def _target_repositories(
+def target_repositories(
     instance: Instance, names: Sequence[str] | None, self_limited: bool
 ) -> list[tuple[Repository, bool]]:
     """Target repositories, each with whether its connector settings are known."""
@@ -332,7 +332,7 @@ def audit(
     principal, user, effective = subject.principal, subject.user, subject.effective
     self_limited = subject.self_limited
     targets: list[RepositoryResult] = []
-    for repo, connector_known in _target_repositories(instance, repositories, self_limited):
+    for repo, connector_known in target_repositories(instance, repositories, self_limited):
         if self_limited:
             read = _self_limited_decision(effective, instance, repo, "read")
             browse = _self_limited_decision(effective, instance, repo, "browse")
@@ -677,11 +677,40 @@ def transitive_members(instance: Instance, group: Repository) -> list[Repository
     return found
 
 
+def upstream_proxies(instance: Instance, group: Repository) -> list[str]:
+    """Members of a group, at any depth, that proxy a public registry."""
+    return [m.name for m in transitive_members(instance, group) if m.proxies_public_registry]
+
+
+def posture_codes(
+    instance: Instance, repo: Repository, registry: RegistryAddress | None
+) -> list[str]:
+    """Registry-posture codes of a Docker repository (connector codes only when known).
+
+    ``NO_CONNECTOR``, ``HTTP_ONLY``, ``DOCKER_TOKEN_REALM_INACTIVE``, ``REPOSITORY_OFFLINE``
+    and ``GROUP_INCLUDES_UPSTREAM_PROXY``: the facts ``check`` and the access review share.
+    """
+    codes: list[str] = []
+    docker = repo.docker
+    if docker is not None:
+        if not docker.has_connector:
+            codes.append("NO_CONNECTOR")
+        elif not docker.https_port and registry is not None and registry.scheme == "http":
+            codes.append("HTTP_ONLY")
+        if not docker.force_basic_auth and instance.realm_active(REALM_DOCKER_TOKEN) is False:
+            codes.append("DOCKER_TOKEN_REALM_INACTIVE")
+    if not repo.online:
+        codes.append("REPOSITORY_OFFLINE")
+    if repo.type == "group" and upstream_proxies(instance, repo):
+        codes.append("GROUP_INCLUDES_UPSTREAM_PROXY")
+    return codes
+
+
 def check_repository_settings(ctx: _Context) -> Iterator[Finding]:
     """Connector, scheme, online state and group contents decide whether a pull can work."""
-    token_realm = ctx.instance.realm_active(REALM_DOCKER_TOKEN)
     for target in ctx.targets:
         repo = target.repository
+        codes = posture_codes(ctx.instance, repo, target.registry)
         if not target.connector_known or repo.docker is None:
             yield Finding(
                 "ACCESS_UNKNOWN",
@@ -692,40 +721,38 @@ def check_repository_settings(ctx: _Context) -> Iterator[Finding]:
                 "Re-run as an account with repository-admin read on it "
                 f"(nx-repository-admin-docker-{repo.name}-read).",
             )
-        else:
-            docker = repo.docker
-            if not docker.has_connector:
-                yield Finding(
-                    "NO_CONNECTOR",
-                    Severity.ERROR,
-                    repo.name,
-                    f"'{repo.name}' has no HTTP or HTTPS connector, subdomain or path-based "
-                    "routing: no Docker client can reach it",
-                    "Set an HTTP or HTTPS connector port in the repository's Repository "
-                    "Connectors settings (or enable path-based routing on 3.83+).",
-                )
-            elif not docker.https_port and target.registry and target.registry.scheme == "http":
-                yield Finding(
-                    "HTTP_ONLY",
-                    Severity.WARNING,
-                    repo.name,
-                    f"'{repo.name}' is served over plain HTTP at {target.registry.address}; "
-                    "credentials travel unencrypted",
-                    "Put a TLS-terminating reverse proxy in front of the connector (and point "
-                    "the scanner at it), or configure an HTTPS connector; otherwise the scanner "
-                    "must allow insecure HTTP for this registry.",
-                )
-            if not docker.force_basic_auth and token_realm is False:
-                yield Finding(
-                    "DOCKER_TOKEN_REALM_INACTIVE",
-                    Severity.ERROR,
-                    repo.name,
-                    f"'{repo.name}' uses Docker bearer tokens (forceBasicAuth off) but the "
-                    "Docker Bearer Token Realm is not active: docker login fails",
-                    "Activate 'Docker Bearer Token Realm' (DockerToken) in Security > Realms, or "
-                    "turn on forceBasicAuth for the repository.",
-                )
-        if not repo.online:
+        if "NO_CONNECTOR" in codes:
+            yield Finding(
+                "NO_CONNECTOR",
+                Severity.ERROR,
+                repo.name,
+                f"'{repo.name}' has no HTTP or HTTPS connector, subdomain or path-based "
+                "routing: no Docker client can reach it",
+                "Set an HTTP or HTTPS connector port in the repository's Repository "
+                "Connectors settings (or enable path-based routing on 3.83+).",
+            )
+        if "HTTP_ONLY" in codes and target.registry is not None:
+            yield Finding(
+                "HTTP_ONLY",
+                Severity.WARNING,
+                repo.name,
+                f"'{repo.name}' is served over plain HTTP at {target.registry.address}; "
+                "credentials travel unencrypted",
+                "Put a TLS-terminating reverse proxy in front of the connector (and point "
+                "the scanner at it), or configure an HTTPS connector; otherwise the scanner "
+                "must allow insecure HTTP for this registry.",
+            )
+        if "DOCKER_TOKEN_REALM_INACTIVE" in codes:
+            yield Finding(
+                "DOCKER_TOKEN_REALM_INACTIVE",
+                Severity.ERROR,
+                repo.name,
+                f"'{repo.name}' uses Docker bearer tokens (forceBasicAuth off) but the "
+                "Docker Bearer Token Realm is not active: docker login fails",
+                "Activate 'Docker Bearer Token Realm' (DockerToken) in Security > Realms, or "
+                "turn on forceBasicAuth for the repository.",
+            )
+        if "REPOSITORY_OFFLINE" in codes:
             yield Finding(
                 "REPOSITORY_OFFLINE",
                 Severity.ERROR,
@@ -733,21 +760,17 @@ def check_repository_settings(ctx: _Context) -> Iterator[Finding]:
                 f"'{repo.name}' is offline: every request to it fails",
                 "Bring the repository online (Repositories > the repository > Online).",
             )
-        if repo.type == "group":
-            upstream = [
-                m.name for m in transitive_members(ctx.instance, repo) if m.proxies_public_registry
-            ]
-            if upstream:
-                yield Finding(
-                    "GROUP_INCLUDES_UPSTREAM_PROXY",
-                    Severity.WARNING,
-                    repo.name,
-                    f"Group '{repo.name}' includes proxies of public registries "
-                    f"({', '.join(upstream)}): its catalog lists the upstream's images, not "
-                    "yours",
-                    "Point the scanner at the hosted repositories instead of the group, or "
-                    "filter the images it scans.",
-                )
+        if "GROUP_INCLUDES_UPSTREAM_PROXY" in codes:
+            yield Finding(
+                "GROUP_INCLUDES_UPSTREAM_PROXY",
+                Severity.WARNING,
+                repo.name,
+                f"Group '{repo.name}' includes proxies of public registries "
+                f"({', '.join(upstream_proxies(ctx.instance, repo))}): its catalog lists the "
+                "upstream's images, not yours",
+                "Point the scanner at the hosted repositories instead of the group, or "
+                "filter the images it scans.",
+            )
 
 
 def check_realms_known(ctx: _Context) -> Iterator[Finding]:

@@ -6,24 +6,49 @@ Exit codes: 0 nothing at or above ``--fail-on``; 1 findings (or, for ``can-i``, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from audit import __version__, rolegen, snapshot
+from audit import __version__, access_report, rolegen, snapshot
+from audit.access import (
+    ACTIONS,
+    MAX_PATHS_PER_ENTRY,
+    DiffSide,
+    Exclusions,
+    build_report,
+    diff_sides,
+    side_from_document,
+    side_from_report,
+)
 from audit.apply import apply_changes
-from audit.checks import AuthMode, Severity, audit, can_i
+from audit.checks import AuditResult, AuthMode, Finding, Severity, audit, can_i
 from audit.client import ConnectionSettings, Credentials, NexusClient
 from audit.errors import AuditError, ExitCode, UsageError
 from audit.files import write_new_file
 from audit.model import Instance, parse_instance
-from audit.report import FORMATS, render, render_can_i, render_proof
+from audit.probe import (
+    ProbeContext,
+    ProbeSettings,
+    ProbeTarget,
+    RepositoryProbe,
+    diagnose,
+    merge_findings,
+    probe_targets,
+    run_probes,
+    targets_of,
+    unaudited,
+)
+from audit.report import FORMATS, render, render_can_i, render_probe_report, render_proof
 from audit.rolegen import Profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -187,14 +212,15 @@ def _credentials(source: SourceOptions) -> Credentials:
     return Credentials(kind, username, secret)
 
 
-def _client(source: SourceOptions) -> NexusClient:
+def _client(source: SourceOptions, credentials: Credentials | None = None) -> NexusClient:
+    """A client for ``--url``; ``credentials`` when the caller already asked for them."""
     assert source.url is not None
     if source.insecure and source.ca_bundle:
         raise UsageError("use either --insecure or --ca-bundle, not both")
     verify: bool | str = source.ca_bundle or not source.insecure
     settings = ConnectionSettings(
         base_url=source.url,
-        credentials=_credentials(source),
+        credentials=credentials or _credentials(source),
         verify=verify,
         timeout=source.timeout,
         retries=source.retries,
@@ -209,13 +235,18 @@ def _check_source(source: SourceOptions) -> None:
         raise UsageError("say where to read from: --url (or NEXUS_URL) or --snapshot FILE")
 
 
-def load_instance(source: SourceOptions, user_id: str | None, self_audit: bool) -> Instance:
+def load_instance(
+    source: SourceOptions,
+    user_id: str | None,
+    self_audit: bool,
+    credentials: Credentials | None = None,
+) -> Instance:
     """Read the instance live or from a snapshot; both go through the same parser."""
     _check_source(source)
     if source.snapshot_path:
         document = snapshot.load(source.snapshot_path)
     else:
-        with _client(source) as client:
+        with _client(source, credentials) as client:
             document = client.capture(user_id=user_id, require_security=not self_audit)
     return parse_instance(document)
 
@@ -326,6 +357,12 @@ def _run_check(
 @main.command()
 @source_options
 @_check_options
+@click.option(
+    "--probe",
+    "with_probe",
+    is_flag=True,
+    help="Also probe each registry live with the login credentials (see 'probe').",
+)
 def check(
     source: SourceOptions,
     user_id: str | None,
@@ -336,14 +373,18 @@ def check(
     fail_on: str,
     output: str | None,
     force: bool,
+    with_probe: bool,
 ) -> None:
     """Preflight: can the scanner's account pull (read) and list (browse) each Docker repo?
 
     \b
     nexus-audit check --url https://nexus.example.com --user scanner
     nexus-audit check --snapshot acme.json --user scanner --repo docker-hosted --format json
+    nexus-audit check --url https://nexus.example.com --user scanner --probe
     """
     self_audit = user_id is None and auth != AuthMode.ANONYMOUS.value
+    if with_probe:
+        sys.exit(_check_and_probe(source, user_id, repos, auth, host, fmt, fail_on, output, force))
     instance = load_instance(source, user_id, self_audit)
     sys.exit(_run_check(instance, user_id, repos, auth, host, fmt, fail_on, output, force))
 
@@ -581,6 +622,181 @@ def _describe_changes(steps: list[rolegen.Change], dry_run: bool) -> None:
         click.echo(f"  {step.method} /service/rest{step.path}: {step.description}", err=True)
 
 
+# --------------------------------------------------------------------------- access review
+
+
+def _read_exclusions(path: str | None) -> Exclusions | None:
+    """The exclusions file (JSON, see :class:`audit.access.Exclusions`), if one was given."""
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot read exclusions file {path}: {reason}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"exclusions file {path} is not valid JSON ({exc})") from None
+    return Exclusions.from_document(document, path)
+
+
+def _emit_chunks(output: str | None, force: bool, chunks: Iterable[str]) -> None:
+    """Like :func:`_output`, for text made in chunks (a large report is never held whole)."""
+    if output is None or output == "-":
+        try:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+        except BrokenPipeError:
+            # The reader (head, less) has gone: stop quietly, and keep Python's own flush at
+            # exit from failing on the closed pipe too.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    if os.path.exists(output) and not force:
+        if not sys.stdin.isatty():
+            raise UsageError(f"{output} already exists; use --force to overwrite it")
+        if not click.confirm(f"{output} exists. Overwrite?", default=False, err=True):
+            raise UsageError(f"{output} left unchanged")
+        force = True
+    write_new_file(output, chunks, force)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _html(document: dict[str, Any]) -> str:
+    """The HTML report, from its own module (imported only when asked for)."""
+    try:
+        from audit.access_html import render_html
+    except ImportError:
+        raise UsageError("the html format is not available in this installation") from None
+    return render_html(document)
+
+
+@main.command("report")
+@source_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*access_report.REPORT_FORMATS, "html"]),
+    default="table",
+    show_default=True,
+    help="json: the documented document; csv: the principal x repository access matrix.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+@click.option(
+    "--exclusions",
+    metavar="FILE",
+    help="JSON file of rules silencing findings (silenced findings are still counted).",
+)
+@click.option(
+    "--fail-on",
+    type=_SEVERITY,
+    default=None,
+    help="Exit 1 when an unsilenced finding is at or above this severity (default: never).",
+)
+@click.option("--host", metavar="HOST", help="Host name for registry addresses.")
+@click.option(
+    "--max-paths",
+    type=click.IntRange(0, MAX_PATHS_PER_ENTRY),
+    default=MAX_PATHS_PER_ENTRY,
+    show_default=True,
+    help="Grant paths kept per entry; 'paths' still counts them all.",
+)
+def report_command(
+    source: SourceOptions,
+    fmt: str,
+    output: str | None,
+    force: bool,
+    exclusions: str | None,
+    fail_on: str | None,
+    host: str | None,
+    max_paths: int,
+) -> None:
+    """Access review: who can read, browse, push, delete and administer every Docker repository.
+
+    \b
+    nexus-audit report --snapshot acme.json --format html -o report.html
+    nexus-audit report --url https://nexus.example.com --format json
+    Also: anonymous exposure, risky grants and registry posture, each with a remedy.
+    """
+    rules = _read_exclusions(exclusions)
+    review = build_report(load_instance(source, None, self_audit=False), rules, host)
+    if fmt == "html":
+        chunks: Iterable[str] = [_html(access_report.report_document(review, max_paths))]
+    else:
+        chunks = access_report.render_report(review, fmt, max_paths)
+    _emit_chunks(output, force, chunks)
+    failing = review.failing(Severity(fail_on)) if fail_on else []
+    sys.exit(ExitCode.FINDINGS if failing else ExitCode.OK)
+
+
+@main.command("who-can")
+@source_options
+@click.option("--repo", "repository", required=True, metavar="NAME", help="Docker repository.")
+@click.option("--action", required=True, type=click.Choice(ACTIONS), help="push = add + edit.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(access_report.WHO_CAN_FORMATS),
+    default="table",
+    show_default=True,
+)
+def who_can_command(source: SourceOptions, repository: str, action: str, fmt: str) -> None:
+    """Every principal who can do ACTION on one Docker repository, with the grant paths.
+
+    \b
+    nexus-audit who-can --snapshot acme.json --repo docker-hosted --action read
+    Users of every source, and the anonymous user when anonymous access is on.
+    """
+    review = build_report(load_instance(source, None, self_audit=False))
+    entries = review.entries(repository, action)
+    click.echo(access_report.render_who_can(repository, action, entries, fmt), nl=False)
+
+
+def _diff_side(path: str) -> DiffSide:
+    """A snapshot (reviewed here) or a JSON access report, whichever the file holds."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot read {path}: {reason}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not valid JSON ({exc})") from None
+    if isinstance(document, dict) and "nexus_audit_access_report" in document:
+        return side_from_document(document, path)
+    if not isinstance(document, dict) or "nexus_audit_snapshot" not in document:
+        raise UsageError(
+            f"{path} is neither a snapshot nor a JSON access report "
+            "(nexus-audit snapshot, nexus-audit report --format json)"
+        )
+    return side_from_report(build_report(parse_instance(snapshot.loads(text, path))))
+
+
+@main.command("diff")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(access_report.DIFF_FORMATS),
+    default="table",
+    show_default=True,
+)
+def diff_command(old: str, new: str, fmt: str) -> None:
+    """What changed in who can do what: access gained and lost, risky findings new and gone.
+
+    \b
+    nexus-audit diff old.json new.json
+    OLD and NEW are snapshots or JSON access reports. Exit 1 when any access was gained.
+    """
+    changes = diff_sides(_diff_side(old), _diff_side(new))
+    click.echo(access_report.render_diff(changes, fmt), nl=False)
+    sys.exit(ExitCode.FINDINGS if changes.gained else ExitCode.OK)
+
+
 @main.command()
 @_check_options
 def demo(
@@ -631,3 +847,210 @@ def demo(
         "--auth anonymous | --repo docker-internal | --format json",
         err=True,
     )
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def _probe_credentials(source: SourceOptions, anonymous: bool) -> Credentials:
+    """The scanner's login for the registries (and the REST read): asked for once."""
+    if anonymous:
+        if source.password_stdin or source.user_token:
+            raise UsageError("--anonymous sends no credentials: drop --password-stdin/--user-token")
+        return Credentials("none")
+    return _credentials(source)
+
+
+def _audit_for_probe(
+    instance: Instance,
+    credentials: Credentials,
+    repos: tuple[str, ...],
+    host: str | None,
+    from_snapshot: bool,
+) -> AuditResult | None:
+    """The REST audit of the probe's own account, when the data can tell who that is."""
+    auth = AuthMode.ANONYMOUS if credentials.kind == "none" else AuthMode(credentials.kind)
+    user_id: str | None = None
+    if from_snapshot and auth is AuthMode.TOKEN:
+        return None  # A token's name code is not a user id, and a snapshot has no caller.
+    if from_snapshot and auth is AuthMode.PASSWORD:
+        user_id = credentials.username
+    try:
+        return audit(instance, user_id=user_id, auth=auth, repositories=repos or None, host=host)
+    except UsageError:
+        return None  # Who it is cannot be told from this data: probe without REST causes.
+
+
+def _probe_and_diagnose(
+    instance: Instance,
+    targets: list[ProbeTarget],
+    settings: ProbeSettings,
+    explain: AuditResult | None,
+) -> list[RepositoryProbe]:
+    """Run the probes (a progress bar on a terminal only) and map each to findings."""
+    if settings.insecure:
+        click.echo(
+            "warning: --insecure: registry certificates are not verified, and credentials are "
+            "sent over plain HTTP where a registry has no TLS",
+            err=True,
+        )
+    if sys.stderr.isatty() and targets:
+        with click.progressbar(
+            length=len(targets), label="Probing registries", file=sys.stderr
+        ) as bar:
+            results = run_probes(targets, settings, on_done=lambda _: bar.update(1))
+    else:
+        results = run_probes(targets, settings)
+    return [
+        diagnose(result, ProbeContext(target.repository, explain, instance, settings.catalog_limit))
+        for target, result in zip(targets, results, strict=True)
+    ]
+
+
+def _probe_findings(probes: list[RepositoryProbe]) -> list[Finding]:
+    return [finding for probe in probes for finding in probe.findings]
+
+
+@main.command("probe")
+@source_options
+@click.option(
+    "--repo", "repos", multiple=True, metavar="NAME", help="Docker repository (repeatable)."
+)
+@click.option(
+    "--anonymous",
+    is_flag=True,
+    help="Probe as an anonymous scanner: no credentials, for the REST read too.",
+)
+@click.option("--host", metavar="HOST", help="Host name for the registries (a tunnel, a VPN).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=_SEVERITY,
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Registries probed at the same time.",
+)
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds each step may take (the whole catalog listing is one step).",
+)
+@click.option(
+    "--catalog-limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Stop listing a catalog after this many images.",
+)
+def probe_command(
+    source: SourceOptions,
+    repos: tuple[str, ...],
+    anonymous: bool,
+    host: str | None,
+    fmt: str,
+    fail_on: str,
+    concurrency: int,
+    step_timeout: float,
+    catalog_limit: int,
+) -> None:
+    """Try the scanner's real path through each Docker registry and explain every failure.
+
+    \b
+    NEXUS_USERNAME=scanner nexus-audit probe --url https://nexus.example.com --repo docker-hosted
+    nexus-audit probe --url https://nexus.example.com --anonymous
+    nexus-audit probe --snapshot acme.json --ca-bundle corp-ca.pem --format json
+
+    Per repository: TCP and TLS, GET /v2/ and its challenge, the login (Basic, or a token from
+    the Bearer realm), the catalog (paged, up to --catalog-limit), then one image's tags and
+    manifest. The scanner's credentials come from NEXUS_USERNAME and NEXUS_PASSWORD,
+    --password-stdin or a prompt (--user-token for a user token); the REST read of the
+    repositories uses them too, unless --snapshot gives the repositories. Credentials are never
+    sent over plain HTTP without --insecure.
+    """
+    anonymous = anonymous or source.no_auth
+    _check_source(source)
+    if source.insecure and source.ca_bundle:
+        raise UsageError("use either --insecure or --ca-bundle, not both")
+    credentials = _probe_credentials(source, anonymous)
+    instance = load_instance(source, None, True, credentials)
+    threshold = Severity(fail_on)
+    settings = ProbeSettings(
+        credentials,
+        insecure=source.insecure,
+        ca_bundle=source.ca_bundle,
+        concurrency=concurrency,
+        step_timeout=step_timeout,
+        catalog_limit=catalog_limit,
+    )
+    explained = _audit_for_probe(instance, credentials, repos, host, bool(source.snapshot_path))
+    if explained is not None:
+        targets = targets_of(explained.repositories)
+        base = explained
+    else:
+        targets = probe_targets(instance, repos, host)
+        auth = AuthMode.ANONYMOUS if credentials.kind == "none" else AuthMode(credentials.kind)
+        who = {"none": "anonymous", "token": "(user token)"}.get(
+            credentials.kind, credentials.username or "?"
+        )
+        base = unaudited(instance, targets, who, auth)
+    probes = _probe_and_diagnose(instance, targets, settings, explained)
+    result = replace(base, findings=merge_findings((), _probe_findings(probes)))
+    audited = explained is not None
+    click.echo(render_probe_report(result, probes, settings, fmt, threshold, audited), nl=False)
+    sys.exit(ExitCode.OK if result.passed(threshold) else ExitCode.FINDINGS)
+
+
+def _check_and_probe(
+    source: SourceOptions,
+    user_id: str | None,
+    repos: tuple[str, ...],
+    auth: str,
+    host: str | None,
+    fmt: str,
+    fail_on: str,
+    output: str | None,
+    force: bool,
+) -> int:
+    """``check --probe``: the audit and the live probe of the same registries, in one report."""
+    _check_source(source)
+    self_audit = user_id is None and auth != AuthMode.ANONYMOUS.value
+    login = None if source.snapshot_path else _credentials(source)
+    instance = load_instance(source, user_id, self_audit, login)
+    threshold = Severity(fail_on)
+    result = audit(
+        instance, user_id=user_id, auth=AuthMode(auth), repositories=repos or None, host=host
+    )
+    if auth == AuthMode.ANONYMOUS.value:
+        scanner = Credentials("none")
+    else:
+        scanner = login or _credentials(source)
+    # REST causes explain the probe only when the probe logged in as the audited account.
+    audited = result.principal.user_id.lower()
+    same = (scanner.kind == "none" and result.principal.anonymous) or (
+        scanner.kind == "password" and (scanner.username or "").lower() == audited
+    )
+    if scanner.kind == "password" and not same:
+        click.echo(
+            f"note: the probe logs in as '{scanner.username}', not '{result.principal.user_id}' "
+            "(it has no password for that account)",
+            err=True,
+        )
+    settings = ProbeSettings(scanner, insecure=source.insecure, ca_bundle=source.ca_bundle)
+    probes = _probe_and_diagnose(
+        instance, targets_of(result.repositories), settings, result if same else None
+    )
+    combined = replace(result, findings=merge_findings(result.findings, _probe_findings(probes)))
+    with _output(output, force) as emit:
+        emit(render_probe_report(combined, probes, settings, fmt, threshold))
+    return ExitCode.OK if combined.passed(threshold) else ExitCode.FINDINGS

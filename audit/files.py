@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from audit.errors import UsageError
 
 
-def write_new_file(path: str, text: str, force: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically; an existing file is replaced only with ``force``."""
+def write_new_file(path: str, text: str | Iterable[str], force: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically; an existing file is replaced only with ``force``.
+
+    ``text`` may be an iterable of chunks, so that a large report is never held whole.
+    """
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{path} is a directory; give a file name")
@@ -24,7 +28,10 @@ def write_new_file(path: str, text: str, force: bool = False) -> None:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                if isinstance(text, str):
+                    handle.write(text)
+                else:
+                    handle.writelines(text)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -16,6 +16,7 @@ from tabulate import tabulate
 
 from audit.checks import AuditResult, Finding, PrincipalSummary, RepositoryResult, Severity
 from audit.permissions import Access, Grant
+from audit.probe import ProbeSettings, RepositoryProbe, Status
 from audit.rolegen import REPOSITORY_ACTIONS, WHAT_IF_USER, Proof, RolePlan
 
 REPORT_FORMAT_VERSION = 1
@@ -279,3 +280,135 @@ def render_proof(plan: RolePlan, proof: Proof) -> str:
         lines += [f"  remove {item}" for item in proof.to_remove] or ["  nothing to remove"]
         lines += [f"  add    {item}" for item in proof.to_add] or ["  nothing to add"]
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- registry probe
+
+
+def probe_document(probe: RepositoryProbe) -> dict[str, Any]:
+    """The ``probe`` object of a repository in the JSON report: every step's outcome."""
+    result = probe.result
+    challenge = result.challenge
+    return {
+        "url": result.endpoint.base_url if result.endpoint else None,
+        "imagePrefix": result.endpoint.prefix if result.endpoint else "",
+        "login": result.login,
+        "auth": challenge.scheme if challenge else None,
+        "realm": challenge.realm if challenge else None,
+        "service": challenge.service if challenge else None,
+        "credentialsSent": result.credentials_sent,
+        "plainHttpCredentials": result.plain_http_credentials,
+        "catalog": {
+            "count": result.catalog_count,
+            "truncated": result.catalog_truncated,
+            "stoppedBy": result.catalog_stop,
+            "pages": result.catalog_pages,
+        },
+        "image": result.image,
+        "tags": result.tags_count,
+        "tag": result.tag,
+        "manifest": {"mediaType": result.manifest_type, "digest": result.manifest_digest},
+        "ok": result.failed is None,
+        "steps": [
+            {
+                "step": s.step.value,
+                "status": s.status.value,
+                "detail": s.detail,
+                "url": s.url,
+                "httpStatus": s.http_status,
+                "failure": s.failure.value if s.failure else None,
+                "cause": probe.causes.get(s.step),
+                "elapsedMs": s.elapsed_ms,
+            }
+            for s in result.steps
+        ],
+    }
+
+
+def _probe_settings_document(settings: ProbeSettings) -> dict[str, Any]:
+    return {
+        "login": settings.login,
+        "tls": "not verified"
+        if settings.insecure
+        else ("verified, with --ca-bundle" if settings.ca_bundle else "verified"),
+        "plainHttpCredentials": "allowed (--insecure)" if settings.insecure else "never sent",
+        "catalogLimit": settings.catalog_limit,
+        "stepTimeout": settings.step_timeout,
+    }
+
+
+def probe_report_document(
+    result: AuditResult,
+    probes: Sequence[RepositoryProbe],
+    settings: ProbeSettings,
+    fail_on: Severity = Severity.ERROR,
+    audited: bool = True,
+) -> dict[str, Any]:
+    """The ``check`` document, each repository with its ``probe`` object (``null``: not probed).
+
+    ``audited`` is false when the REST data could not tell which account the probe logged in as:
+    the principal and the read/browse answers are then placeholders, and no cause is named.
+    """
+    document = report_document(result, fail_on)
+    by_name = {p.result.repository: p for p in probes}
+    for repository in document["repositories"]:
+        probe = by_name.get(repository["name"])
+        repository["probe"] = probe_document(probe) if probe is not None else None
+    document["probe"] = {**_probe_settings_document(settings), "audited": audited}
+    return document
+
+
+_STEP_MARK = {Status.OK: "ok", Status.FAILED: "FAILED", Status.SKIPPED: "-"}
+
+
+def _probe_block(probe: RepositoryProbe, tablefmt: str) -> str:
+    result = probe.result
+    where = result.endpoint.base_url + "/" + result.endpoint.prefix if result.endpoint else "-"
+    challenge = result.challenge.describe() if result.challenge else "no challenge seen"
+    head = f"Probe {result.repository}: {where.rstrip('/')}  ({challenge})"
+    rows = []
+    for step in result.steps:
+        detail = step.detail
+        cause = probe.causes.get(step.step)
+        if cause:
+            detail += f" [cause: {cause}]"
+        shown = str(step.elapsed_ms) if step.status is not Status.SKIPPED else ""
+        rows.append([step.step.value, _STEP_MARK[step.status], shown, _cell(detail)])
+    table = tabulate(rows, headers=["step", "result", "ms", "detail"], tablefmt=tablefmt)
+    if tablefmt == "github":
+        return f"**{head}**\n\n{table}"
+    return f"{head}\n{table}"
+
+
+def render_probe_report(
+    result: AuditResult,
+    probes: Sequence[RepositoryProbe],
+    settings: ProbeSettings,
+    fmt: str,
+    fail_on: Severity = Severity.ERROR,
+    audited: bool = True,
+) -> str:
+    """The check report with each repository's probe steps (``table``, ``markdown``, ``json``)."""
+    if fmt == "json":
+        document = probe_report_document(result, probes, settings, fail_on, audited)
+        return json.dumps(document, indent=2) + "\n"
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    parts = _tables(result, tablefmt, fail_on)
+    if not audited:
+        header = parts[0].splitlines()
+        header[2] = (
+            f"Principal: {result.principal.user_id} (not audited: the REST data cannot tell "
+            "which account this login is, so causes are not named)"
+        )
+        parts[0] = "\n".join(header)
+    info = _probe_settings_document(settings)
+    line = (
+        f"Registry probe: logged in as {settings.credentials.label}, TLS {info['tls']}, "
+        f"credentials over plain HTTP {info['plainHttpCredentials']}"
+    )
+    blocks = [line] + [_probe_block(p, tablefmt) for p in probes]
+    parts[2:2] = blocks
+    if fmt == "markdown":
+        parts[0] = "## nexus-audit preflight\n\n" + "  \n".join(parts[0].splitlines())
+        parts[-1] = f"**{parts[-1]}**"
+    return "\n\n".join(parts) + "\n"

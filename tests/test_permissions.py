@@ -39,6 +39,7 @@ from audit.permissions import (
     InvalidPermission,
     IssueKind,
     Principal,
+    RoleResolver,
     WildcardPermission,
     decide,
     permission_of,
@@ -874,3 +875,46 @@ def test_decide_with_parsed_repository_model() -> None:
     effective = EffectivePermissions(())
     repo = parse_repository(docker_hosted("web", https_port=8443))
     assert decide(effective, repo, "read", []).access is Access.DENIED
+
+
+def test_a_shared_resolver_answers_like_resolve_for_every_principal() -> None:
+    inst = instance(
+        roles=[
+            role("base", privileges=[view("web", "read")]),
+            role("team", privileges=[view("api", "read"), "ghost"], roles=["base", "loop"]),
+            role("loop", roles=["team"]),
+            role("devs", privileges=[view("web", "browse")]),
+        ],
+        repositories=[WEB, API],
+    )
+    assert inst.roles is not None and inst.privileges is not None
+    resolver = RoleResolver(inst.roles, inst.privileges)
+    principals = [
+        Principal("a", roles=("team",)),
+        Principal("b", roles=("base", "missing"), external_roles=("devs", "no-such-group")),
+        Principal("c", default_role="team"),
+    ]
+    for principal in principals:
+        assert resolver.resolve(principal) == resolve(principal, inst.roles, inst.privileges)
+
+
+def test_a_role_expansion_is_relative_to_the_role() -> None:
+    inst = instance(
+        roles=[
+            role("base", privileges=[view("web", "read")]),
+            role("team", privileges=["ghost"], roles=["base"]),
+        ],
+        repositories=[WEB],
+    )
+    assert inst.roles is not None and inst.privileges is not None
+    expansion = RoleResolver(inst.roles, inst.privileges).expand("team")
+    assert [g.path for g in expansion.grants] == [
+        ("role:team", "role:base", f"privilege:{view('web', 'read')}")
+    ]
+    assert expansion.roles == {"team", "base"}
+    assert [(i.kind, i.reference) for i in expansion.issues] == [
+        (IssueKind.PRIVILEGE_UNDEFINED, "ghost")
+    ]
+    undefined = RoleResolver(inst.roles, inst.privileges).expand("nobody")
+    assert (undefined.grants, undefined.roles) == ((), frozenset())
+    assert [i.kind for i in undefined.issues] == [IssueKind.ROLE_UNDEFINED]
