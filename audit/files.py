@@ -10,6 +10,12 @@ from pathlib import Path
 from audit.errors import UsageError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_new_file(path: str, text: str | Iterable[str], force: bool = False) -> None:
     """Write ``text`` to ``path`` atomically; an existing file is replaced only with ``force``.
 
@@ -32,6 +38,8 @@ def write_new_file(path: str, text: str | Iterable[str], force: bool = False) ->
                     handle.write(text)
                 else:
                     handle.writelines(text)
+            # mkstemp makes the file private; give it the mode any new file would get.
+            os.chmod(temporary, 0o666 & ~_umask())
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

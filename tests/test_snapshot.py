@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,11 @@ def test_unreadable_paths(tmp_path: Path) -> None:
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(SnapshotError, match="not a text"):
         snapshots.load(str(binary))
+
+
+def test_written_files_get_the_usual_mode(tmp_path: Path) -> None:
+    path = tmp_path / "acme.json"
+    snapshots.save(snapshot(), str(path))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
