@@ -834,15 +834,7 @@ def build_report(
     instance: Instance, exclusions: Exclusions | None = None, host: str | None = None
 ) -> AccessReport:
     """Review every Docker repository of the instance; see the module docstring."""
-    missing = [
-        name
-        for name, section in (
-            ("users", instance.users),
-            ("roles", instance.roles),
-            ("privileges", instance.privileges),
-        )
-        if section is None
-    ]
+    missing = instance.missing_security_sections()
     if missing:
         reasons = "; ".join(
             f"{name}: {instance.unavailable.get(name, 'not captured')}" for name in missing

@@ -196,15 +196,7 @@ def find_subject(instance: Instance, user_id: str | None, auth: AuthMode) -> Sub
         user_id = instance.caller.user_id
     caller = instance.caller
     is_caller = caller is not None and caller.user_id.lower() == user_id.lower()
-    missing = [
-        name
-        for name, section in (
-            ("users", instance.users),
-            ("roles", instance.roles),
-            ("privileges", instance.privileges),
-        )
-        if section is None
-    ]
+    missing = instance.missing_security_sections()
     if missing:
         if is_caller and caller is not None and instance.caller_permissions is not None:
             principal = Principal(

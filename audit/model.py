@@ -537,6 +537,11 @@ class Instance:
         """Users whose id matches exactly (in any source); Nexus compares ids case-insensitively."""
         return list(self._users_by_id.get(user_id.lower(), ()))
 
+    def missing_security_sections(self) -> list[str]:
+        """The sections an audit of any user needs that are unknown in this data."""
+        sections = (("users", self.users), ("roles", self.roles), ("privileges", self.privileges))
+        return [name for name, section in sections if section is None]
+
     def realm_active(self, realm_id: str) -> bool | None:
         if self.realms_active is None:
             return None
