@@ -535,6 +535,15 @@ class AccessIndex:
         self._identity: dict[str, list[AccessEntry]] = {}
         self._baseline_counts: dict[str, tuple[int, int]] | None = None
 
+    @property
+    def role_sets(self) -> Sequence[_RoleSet]:
+        """The distinct role sets held by at least one principal, for renderers to walk once."""
+        return self._sets
+
+    def repository_names(self, key: str) -> Sequence[str]:
+        """Names of the repositories whose bucket key is ``key`` (names differing in case)."""
+        return self._names.get(key, ())
+
     def _baseline(self, action: str) -> tuple[list[int], list[AccessEntry]]:
         if action not in self._baselines:
             pairs: list[tuple[int, AccessEntry]] = []

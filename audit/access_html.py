@@ -33,6 +33,14 @@ access facts, not with the size of the matrix::
 
 ``mask`` has bit ``i`` set when the principal may do ``ACTIONS[i]``, and bit ``i + 5`` when
 that access is only partial (through a content selector).
+
+:func:`render_html` renders a report document (tests, documents read back from JSON). The
+``report`` command uses :func:`iter_html_report` instead, which never builds the document:
+the engine already holds each role set's access as a baseline plus the repositories its
+grants name, i.e. each row's default cell and exceptions, so :func:`report_island_chunks`
+writes the same island (the same facts; table indexes may be numbered differently) as JSON
+text straight from the :class:`~audit.access.AccessReport`, in memory proportional to the
+island rather than to repositories x principals.
 """
 
 from __future__ import annotations
@@ -43,12 +51,18 @@ import functools
 import gc
 import hashlib
 import itertools
+import json
 import operator
+import secrets
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from audit.access import MAX_PATHS_PER_ENTRY, AccessReport, Decision, Held, PrincipalInfo
+from audit.access_report import finding_document, report_header
+from audit.permissions import Access
 
 TEMPLATE = "access.html.j2"
 
@@ -407,9 +421,225 @@ def _row(
         cell = tables.cell(merged)
         if cell != default:
             exceptions[index] = cell
+    # Most repositories may differ from the reference (a document without shared entries, or
+    # a principal whose access the samples missed): the most common cell is the default.
+    return list(_default_row(count, default, exceptions))
+
+
+# --------------------------------------------------------------------------- from the engine
+
+
+def _json(value: Any) -> str:
+    """Compact JSON text exactly as the template's ``tojson`` writes it (HTML-safe).
+
+    JSON text composes: the text of a list is its items' texts joined by commas, so the island
+    can be written piece by piece and still equal what ``tojson`` makes of the whole.
+    """
+    return (
+        json.dumps(value, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+
+
+def _ints(values: Sequence[int]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
+
+
+class _EngineIsland:
+    """The island's tables for the engine's decisions, written as JSON text as they grow.
+
+    A grant path as the page shows it is the principal's node followed by the held grant's
+    steps (:func:`~audit.access.grant_path`). The steps after the first are the same for every
+    holder, so they are interned once per held grant. Every path therefore belongs to one
+    principal, and so does every grant and cell made of its paths: they are interned per
+    principal (the dictionaries are emptied after each), and only their JSON text is kept.
+    With no paths kept (``max_paths`` 0) grants and cells are shared by everybody instead.
+    """
+
+    def __init__(self, max_paths: int) -> None:
+        self.max_paths = max(0, min(max_paths, MAX_PATHS_PER_ENTRY))
+        self.steps: dict[str, int] = {}
+        # (start node, id(grant)) -> step indexes after the principal's; the grants live as
+        # long as the report, so their ids are stable.
+        self._tails: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._paths: dict[tuple[int, ...], int] = {}
+        self._grants: dict[tuple[int, ...], int] = {}
+        self._cells: dict[tuple[int, ...], int] = {}
+        self._counts = [0, 0, 0]
+        self._new: tuple[list[str], list[str], list[str]] = ([], [], [])
+        # The JSON text of the paths, grants and cells tables: comma-joined runs of items.
+        self.text: tuple[list[str], list[str], list[str]] = ([], [], [])
+
+    def step(self, step: str) -> int:
+        return self.steps.setdefault(step, len(self.steps))
+
+    def _tail(self, held: Held) -> tuple[int, ...]:
+        node, grant = held
+        key = (node, id(grant))
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = self._tails[key] = tuple(self.step(s) for s in (node, *grant.path[1:]))
+        return tail
+
+    def _intern(self, table: int, known: dict[tuple[int, ...], int], key: tuple[int, ...]) -> int:
+        index = known.get(key)
+        if index is None:
+            index = known[key] = self._counts[table]
+            self._counts[table] += 1
+            self._new[table].append(_ints(key))
+        return index
+
+    def cell(self, user_step: int, decisions: Mapping[str, Decision | None]) -> int:
+        """Index of the cell for one principal's decisions on one repository (-1: none)."""
+        mask = 0
+        grants: list[int] = []
+        for action in ACTIONS:
+            decision = decisions.get(action)
+            if decision is None:
+                continue
+            access, held = decision
+            bit = ACTION_BITS[action]
+            mask |= bit | (bit << PARTIAL_SHIFT if access is Access.PARTIAL else 0)
+            paths = [
+                self._intern(0, self._paths, (user_step, *self._tail(one)))
+                for one in held[: self.max_paths]
+            ]
+            grants.append(self._intern(1, self._grants, (len(held), *paths)))
+        if not mask:
+            return -1
+        return self._intern(2, self._cells, (mask, *grants))
+
+    def principal_done(self) -> None:
+        """Keep the text of the principal's new table items; forget their keys."""
+        for new, text in zip(self._new, self.text, strict=True):
+            if new:
+                text.append(",".join(new))
+                new.clear()
+        if self.max_paths:
+            self._paths.clear()
+            self._grants.clear()
+            self._cells.clear()
+
+
+def _principal_mapping(principal: PrincipalInfo) -> dict[str, Any]:
+    return {
+        "userId": principal.user_id,
+        "source": principal.source,
+        "status": principal.status,
+        "anonymous": principal.anonymous,
+        "roles": principal.roles,
+        "externalRoles": principal.external_roles,
+    }
+
+
+def report_island_chunks(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> list[str]:
+    """The JSON text (as ``tojson`` writes it) of the island :func:`compact_island` makes of
+    ``report_document(report, max_paths)``, built from the engine, in pieces.
+
+    The document lists every principal's entry in every repository; the engine holds the same
+    answer as one baseline per role set (its access on every repository no grant names) plus
+    the repositories its grants name: exactly a row's default cell and exceptions. So the
+    entries are never listed, and only the island's text is kept: work and memory grow with
+    the role sets, the repositories they name and the principals, not with the matrix.
+    Table indexes may be numbered differently from :func:`compact_island`'s; the facts are
+    the same.
+    """
+    with _no_cyclic_gc():
+        return _report_island(report, max_paths)
+
+
+def report_island(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> dict[str, Any]:
+    """:func:`report_island_chunks`, decoded (for tests and small reports)."""
+    decoded: dict[str, Any] = json.loads("".join(report_island_chunks(report, max_paths)))
+    return decoded
+
+
+def _report_island(report: AccessReport, max_paths: int) -> list[str]:
+    header = report_header(report, max_paths)
+    tables = _Tables()
+    # Principals in report order, as the document lists them; a table index per principal.
+    numbers = [tables.principal(_principal_mapping(p)) for p in report.principals]
+    positions: dict[str, list[int]] = {}
+    for number, info in enumerate(report.repositories):
+        positions.setdefault(info.repository.name, []).append(number)
+    count = len(report.repositories)
+    island = _EngineIsland(max_paths)
+    rows: list[str | None] = [None] * len(tables.principals)
+    # The index's role sets and repository keys (AccessIndex.rows walks the same structure).
+    index = report.index
+    for role_set in index.role_sets:
+        baseline = role_set.baseline
+        # What AccessIndex.project lists for a repository one of the set's grants names: the
+        # overridden actions' decisions, the baseline's for the rest.
+        named: list[tuple[list[int], dict[str, Decision | None]]] = []
+        for key in sorted(role_set.keys):
+            overrides = role_set.overrides(key)
+            if not overrides:
+                continue
+            where = [n for name in index.repository_names(key) for n in positions.get(name, ())]
+            if where:
+                named.append((where, {a: overrides.get(a, baseline[a]) for a in ACTIONS}))
+        for member in role_set.members:
+            user_step = island.step(report.principals[member].node)
+            default = island.cell(user_step, baseline)
+            mine: dict[int, int] = {}
+            for where, decisions in named:
+                cell = island.cell(user_step, decisions)
+                if cell != default:
+                    mine.update(dict.fromkeys(where, cell))
+            island.principal_done()
+            default, flat = _default_row(count, default, mine)
+            rows[numbers[member]] = f"[{default},{_ints(flat)}]"
+    head = {
+        "island": ISLAND_VERSION,
+        # Which report this page was rendered from (its version and generator), as written.
+        "nexus_audit_access_report": header["nexus_audit_access_report"],
+        "generator": header["generator"],
+        "nexus": header["nexus"],
+        "summary": header["summary"],
+        "anonymous": header["anonymous"],
+        "steps": list(island.steps),
+    }
+    chunks = [_json(head)[:-1]]
+    for key, text in zip(("paths", "grants", "cells"), island.text, strict=True):
+        chunks.append(f',"{key}":[')
+        chunks.extend(_joined(text))
+        chunks.append("]")
+    repositories = [
+        [
+            info.repository.name,
+            info.repository.type,
+            info.repository.online,
+            info.registry.address if info.registry else None,
+            info.registry.scheme if info.registry else None,
+            info.registry.routing if info.registry else None,
+            list(info.posture),
+        ]
+        for info in report.repositories
+    ]
+    chunks.append(',"repositories":' + _json(repositories))
+    chunks.append(',"principals":' + _json(tables.principals))
+    chunks.append(',"rows":[')
+    chunks.extend(_joined(["[-1,[]]" if row is None else row for row in rows]))
+    chunks.append("]")
+    findings = [finding_document(f) for f in report.findings]
+    chunks.append(',"findings":' + _json(findings) + "}")
+    return chunks
+
+
+def _joined(runs: list[str]) -> Iterator[str]:
+    """Comma-separated runs of JSON items, without building one string of them all."""
+    for number, run in enumerate(runs):
+        yield run if number == 0 else "," + run
+
+
+def _default_row(count: int, default: int, exceptions: dict[int, int]) -> tuple[int, list[int]]:
+    """``(defaultCell, [repositoryIndex, cell, ...])`` from the cells that differ from
+    ``default``; the most common cell becomes the default."""
     if 2 * len(exceptions) > count:
-        # Most repositories differ from the reference (a document without shared entries, or
-        # a principal whose access the samples missed): the most common cell is the default.
         tally = Counter(exceptions.values())
         tally[default] += count - len(exceptions)
         best = max(tally, key=lambda cell: (tally[cell], cell == default))
@@ -423,20 +653,47 @@ def _row(
     flat: list[int] = []
     for index in sorted(exceptions):
         flat += (index, exceptions[index])
-    return [default, flat]
+    return default, flat
 
 
-def render_html(document: Mapping[str, Any]) -> str:
-    """The whole report as one self-contained HTML page, its data as a compact island."""
+def _page(view: Mapping[str, Any], data: Any) -> str:
     return (
         _environment()
         .get_template(TEMPLATE)
         .render(
-            view=_view(document),
-            data=compact_island(document),
+            view=view,
+            data=data,
             max_columns=MAX_COLUMNS,
             page_size=PAGE_SIZE,
             open_list_limit=OPEN_LIST_LIMIT,
             island_version=ISLAND_VERSION,
         )
     )
+
+
+def render_html(document: Mapping[str, Any]) -> str:
+    """The whole report as one self-contained HTML page, its data as a compact island."""
+    return _page(_view(document), compact_island(document))
+
+
+def iter_html_report(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> Iterator[str]:
+    """:func:`render_html` of ``report_document(report, max_paths)``, in pieces, without the
+    document: the island is written straight from the engine (:func:`report_island_chunks`).
+
+    The template is rendered around a random placeholder for the island, whose text is then
+    put in its place piece by piece, so the island is never held as one string either.
+    """
+    island = report_island_chunks(report, max_paths)
+    marker = "nexus-audit-island-" + secrets.token_hex(16)
+    page = _page(_view(report_header(report, max_paths)), marker)
+    before, found, after = page.partition(_json(marker))
+    if not found or _json(marker) in after:
+        raise AssertionError("the page template must embed its data exactly once")
+    yield before
+    yield from island
+    yield after
+
+
+def render_html_report(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> str:
+    """:func:`iter_html_report` as one string."""
+    return "".join(iter_html_report(report, max_paths))

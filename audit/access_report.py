@@ -64,7 +64,7 @@ from audit.permissions import Access, Grant
 ACCESS_REPORT_VERSION = 1
 ACCESS_DIFF_VERSION = 1
 
-#: Formats :func:`render_report` writes; ``html`` is rendered from :func:`report_document`.
+#: Formats :func:`render_report` writes; ``html`` is rendered by :mod:`audit.access_html`.
 REPORT_FORMATS = ("table", "json", "markdown", "csv")
 WHO_CAN_FORMATS = ("table", "json")
 DIFF_FORMATS = ("table", "json")
@@ -139,7 +139,7 @@ def _repository_head(info: RepositoryInfo) -> dict[str, Any]:
     }
 
 
-def _header(report: AccessReport, max_paths: int) -> dict[str, Any]:
+def report_header(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> dict[str, Any]:
     """Everything but principals, repositories and findings, in document order."""
     counts = report.counts()
     silenced = dict.fromkeys(counts, 0)
@@ -208,7 +208,7 @@ def _text(value: str) -> str:
 
 def report_document(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> dict[str, Any]:
     """The whole access report as one dict (entry dicts are shared where entries are)."""
-    document = _header(report, max_paths)
+    document = report_header(report, max_paths)
     memo: dict[str, list[dict[str, Any]]] = {}
 
     def encode(entry: AccessEntry) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def _compact(value: Any) -> str:
 def iter_json(report: AccessReport, max_paths: int = MAX_PATHS_PER_ENTRY) -> Iterator[str]:
     """:func:`report_document` as JSON text, in chunks: one principal, repository or finding
     per line, the rest indented."""
-    header = _header(report, max_paths)
+    header = report_header(report, max_paths)
     yield "{\n"
     for key, value in header.items():
         yield (

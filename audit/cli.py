@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ from audit import __version__, access_report, rolegen, snapshot
 from audit.access import (
     ACTIONS,
     MAX_PATHS_PER_ENTRY,
+    AccessReport,
     DiffSide,
     Exclusions,
     build_report,
@@ -663,13 +665,22 @@ def _emit_chunks(output: str | None, force: bool, chunks: Iterable[str]) -> None
     click.echo(f"wrote {output}", err=True)
 
 
-def _html(document: dict[str, Any]) -> str:
-    """The HTML report, from its own module (imported only when asked for)."""
+def _html(review: AccessReport, max_paths: int) -> Iterable[str]:
+    """The HTML report, from its own module (imported only when asked for).
+
+    The page's data is written straight from the review (``iter_html_report``), never from
+    the whole report document, so memory stays in proportion to the instance; a module that
+    only renders documents (``render_html``) is given the document.
+    """
     try:
-        from audit.access_html import render_html
+        access_html = importlib.import_module("audit.access_html")
     except ImportError:
         raise UsageError("the html format is not available in this installation") from None
-    return render_html(document)
+    from_review = getattr(access_html, "iter_html_report", None)
+    if from_review is not None:
+        chunks: Iterable[str] = from_review(review, max_paths)
+        return chunks
+    return [str(access_html.render_html(access_report.report_document(review, max_paths)))]
 
 
 @main.command("report")
@@ -723,7 +734,7 @@ def report_command(
     rules = _read_exclusions(exclusions)
     review = build_report(load_instance(source, None, self_audit=False), rules, host)
     if fmt == "html":
-        chunks: Iterable[str] = [_html(access_report.report_document(review, max_paths))]
+        chunks: Iterable[str] = _html(review, max_paths)
     else:
         chunks = access_report.render_report(review, fmt, max_paths)
     _emit_chunks(output, force, chunks)

@@ -31,7 +31,14 @@ from typing import Any
 import pytest
 
 from audit.access import build_report
-from audit.access_html import MAX_COLUMNS, compact_island, render_html
+from audit.access_html import (
+    MAX_COLUMNS,
+    compact_island,
+    iter_html_report,
+    render_html,
+    render_html_report,
+    report_island,
+)
 from audit.access_report import report_document
 from audit.model import parse_instance
 
@@ -966,6 +973,73 @@ def test_island_round_trips_an_engine_document() -> None:
     assert stored < 0.7 * pairs, (stored, pairs)
     # The same facts from a copy without shared dicts (as parsed from JSON).
     assert island_access(compact_island(json.loads(json.dumps(doc)))) == island_access(data)
+
+
+# --------------------------------------------------------------------------------------------
+# The island built straight from the engine (what the CLI writes) equals the document's
+# --------------------------------------------------------------------------------------------
+
+
+def _engine_snapshots(demo: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    hostile = copy.deepcopy(demo)
+    # Markup in ids, roles and a repository name: escaped in the island just as tojson does.
+    for number, evil in enumerate(HOSTILE):
+        user = copy.deepcopy(hostile["users"][number % 2])
+        user.update(userId=evil, source="default" if number % 2 else evil)
+        hostile["users"].append(user)
+    return {"demo": demo, "hostile": hostile, "generated": generate(60, 600, 120)}
+
+
+ISLAND_ELEMENT = re.compile(r'(<script type="application/json" id="data">).*?(</script>)', re.S)
+
+
+@pytest.mark.parametrize("max_paths", [5, 1, 0])
+def test_engine_island_equals_the_document_island(
+    demo_dataset: dict[str, Any], max_paths: int
+) -> None:
+    """report_island (the engine's baselines and named repositories, no entry lists) holds the
+    same facts as compact_island of report_document, for the demo and a generated instance."""
+    for name, snapshot in _engine_snapshots(demo_dataset).items():
+        report = build_report(parse_instance(snapshot))
+        doc = report_document(report, max_paths)
+        data = report_island(report, max_paths)
+        assert_island_matches(data, doc)
+        assert island_access(data) == island_access(compact_island(doc)), name
+        assert len(data["principals"]) == len(doc["principals"])
+        # The page around the island is the same; the island is the same once decoded.
+        page = render_html_report(report, max_paths)
+        assert page == "".join(iter_html_report(report, max_paths))
+        expected = render_html(doc)
+        assert ISLAND_ELEMENT.sub(r"\1\2", page) == ISLAND_ELEMENT.sub(r"\1\2", expected), name
+        assert island(parse(page)) == json.loads(json.dumps(data))
+        if name == "hostile":
+            body = ISLAND_ELEMENT.search(page)
+            assert body is not None
+            assert "<" not in body.group(0)[len(body.group(1)) : -len(body.group(2))]
+            assert any(p[0] == HOSTILE[2] for p in data["principals"])
+
+
+def test_engine_island_keeps_uniform_principals_to_one_cell() -> None:
+    """As with documents: a wildcard holder is one default cell, whatever the repositories."""
+    report = build_report(parse_instance(generate(60, 600, 120)))
+    data = report_island(report)
+    doc = report_document(report)
+    names = [r["name"] for r in doc["repositories"]]
+    by_principal: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    for (source, user, repo, action), fact in document_access(doc).items():
+        by_principal.setdefault((source, user), {}).setdefault(repo, []).append((action, fact))
+    uniform = {key for key, cells in by_principal.items()
+               if len(cells) == len(names) and all(c == cells[names[0]] for c in cells.values())}
+    assert {("default", "admin"), ("default", "anonymous")} <= uniform
+    for principal, (default, flat) in zip(data["principals"], data["rows"], strict=True):
+        if (principal[1], principal[0]) in uniform:
+            assert default >= 0 and flat == [], principal
+    pairs = sum(len(cells) for cells in by_principal.values())
+    stored = sum((default >= 0) + len(flat) // 2 for default, flat in data["rows"])
+    assert stored < 0.7 * pairs, (stored, pairs)
+    # No larger than the document's island.
+    size = len(json.dumps(data, separators=(",", ":")))
+    assert size < 1.1 * len(json.dumps(compact_island(doc), separators=(",", ":")))
 
 
 def test_chromium_renders_the_large_report(
