@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import json
 import os
 import sys
@@ -666,21 +665,10 @@ def _emit_chunks(output: str | None, force: bool, chunks: Iterable[str]) -> None
 
 
 def _html(review: AccessReport, max_paths: int) -> Iterable[str]:
-    """The HTML report, from its own module (imported only when asked for).
+    """The HTML page, written straight from the review, never from the whole document."""
+    from audit.access_html import iter_html_report  # Jinja2 templates load only when asked.
 
-    The page's data is written straight from the review (``iter_html_report``), never from
-    the whole report document, so memory stays in proportion to the instance; a module that
-    only renders documents (``render_html``) is given the document.
-    """
-    try:
-        access_html = importlib.import_module("audit.access_html")
-    except ImportError:
-        raise UsageError("the html format is not available in this installation") from None
-    from_review = getattr(access_html, "iter_html_report", None)
-    if from_review is not None:
-        chunks: Iterable[str] = from_review(review, max_paths)
-        return chunks
-    return [str(access_html.render_html(access_report.report_document(review, max_paths)))]
+    return iter_html_report(review, max_paths)
 
 
 @main.command("report")

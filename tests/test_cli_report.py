@@ -6,8 +6,6 @@ import copy
 import csv
 import io
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -154,39 +152,11 @@ def test_report_markdown(acme: str) -> None:
     assert result.stdout.startswith("## nexus-audit access review")
 
 
-def test_html_is_rendered_by_the_html_module_from_the_document(
-    acme: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[dict[str, Any]] = []
-
-    def render_html(document: dict[str, Any]) -> str:
-        seen.append(document)
-        return "<!doctype html><title>report</title>\n"
-
-    fake = types.ModuleType("audit.access_html")
-    fake.render_html = render_html  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "audit.access_html", fake)
-    result = run(["report", "--snapshot", acme, "--format", "html"])
-    assert result.exit_code == 0, result.output
-    assert result.stdout == "<!doctype html><title>report</title>\n"
-    assert seen[0]["nexus_audit_access_report"] == 1
-    assert len(seen[0]["repositories"]) == 5
-
-
 def test_html_with_the_real_renderer_embeds_the_report(acme: str) -> None:
     result = run(["report", "--snapshot", acme, "--format", "html"])
     assert result.exit_code == 0, result.output
     assert result.stdout.lstrip().lower().startswith("<!doctype html>")
     assert "docker-hosted" in result.stdout and "nexus_audit_access_report" in result.stdout
-
-
-def test_html_without_its_module_is_a_clear_error(
-    acme: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "audit.access_html", None)
-    result = run(["report", "--snapshot", acme, "--format", "html"])
-    assert result.exit_code == 2
-    assert "html format is not available" in result.stderr
 
 
 def test_report_needs_security_sections(demo_dataset: dict[str, Any], tmp_path: Path) -> None:
