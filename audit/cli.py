@@ -42,6 +42,7 @@ from audit.probe import (
     ProbeSettings,
     ProbeTarget,
     RepositoryProbe,
+    audit_for_probe,
     diagnose,
     merge_findings,
     probe_targets,
@@ -860,26 +861,6 @@ def _probe_credentials(source: SourceOptions, anonymous: bool) -> Credentials:
     return _credentials(source)
 
 
-def _audit_for_probe(
-    instance: Instance,
-    credentials: Credentials,
-    repos: tuple[str, ...],
-    host: str | None,
-    from_snapshot: bool,
-) -> AuditResult | None:
-    """The REST audit of the probe's own account, when the data can tell who that is."""
-    auth = AuthMode.ANONYMOUS if credentials.kind == "none" else AuthMode(credentials.kind)
-    user_id: str | None = None
-    if from_snapshot and auth is AuthMode.TOKEN:
-        return None  # A token's name code is not a user id, and a snapshot has no caller.
-    if from_snapshot and auth is AuthMode.PASSWORD:
-        user_id = credentials.username
-    try:
-        return audit(instance, user_id=user_id, auth=auth, repositories=repos or None, host=host)
-    except UsageError:
-        return None  # Who it is cannot be told from this data: probe without REST causes.
-
-
 def _probe_and_diagnose(
     instance: Instance,
     targets: list[ProbeTarget],
@@ -992,7 +973,7 @@ def probe_command(
         step_timeout=step_timeout,
         catalog_limit=catalog_limit,
     )
-    explained = _audit_for_probe(instance, credentials, repos, host, bool(source.snapshot_path))
+    explained = audit_for_probe(instance, credentials, repos, host, bool(source.snapshot_path))
     if explained is not None:
         targets = targets_of(explained.repositories)
         base = explained

@@ -38,6 +38,7 @@ from audit.checks import (
     PrincipalSummary,
     RepositoryResult,
     Severity,
+    audit,
     transitive_members,
 )
 from audit.client import Credentials
@@ -1337,3 +1338,23 @@ def unaudited(
         base_url=instance.base_url,
         server=instance.server,
     )
+
+
+def audit_for_probe(
+    instance: Instance,
+    credentials: Credentials,
+    repos: Sequence[str],
+    host: str | None,
+    from_snapshot: bool,
+) -> AuditResult | None:
+    """The REST audit of the probe's own account, when the data can tell who that is."""
+    auth = AuthMode.ANONYMOUS if credentials.kind == "none" else AuthMode(credentials.kind)
+    user_id: str | None = None
+    if from_snapshot and auth is AuthMode.TOKEN:
+        return None  # A token's name code is not a user id, and a snapshot has no caller.
+    if from_snapshot and auth is AuthMode.PASSWORD:
+        user_id = credentials.username
+    try:
+        return audit(instance, user_id=user_id, auth=auth, repositories=repos or None, host=host)
+    except UsageError:
+        return None  # Who it is cannot be told from this data: probe without REST causes.
