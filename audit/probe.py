@@ -1249,6 +1249,16 @@ def diagnose(result: ProbeResult, ctx: ProbeContext) -> RepositoryProbe:
     findings: list[Finding] = []
     causes: dict[Step, str] = {}
     repo = ctx.repository.name
+
+    def explain(code: str, severity: Severity, step: Step, message: str, remedy: str) -> None:
+        """A finding, with the REST audit's cause (and its remedy) when one is known."""
+        cause = _cause(code, ctx, result)
+        if cause is not None:
+            causes[step] = cause.code
+            message = f"{message}. Cause (REST audit): {cause.text} [{cause.code}]"
+            remedy = cause.remedy
+        findings.append(Finding(code, severity, repo, message, remedy))
+
     mismatch = token_url_mismatch(result)
     if mismatch is not None and mismatch[0]:
         assert result.challenge is not None
@@ -1268,26 +1278,17 @@ def diagnose(result: ProbeResult, ctx: ProbeContext) -> RepositoryProbe:
         code, message, remedy = primary
         failed = result.failed
         assert failed is not None
-        cause = _cause(code, ctx, result)
-        if cause is not None:
-            causes[failed.step] = cause.code
-            message = f"{message}. Cause (REST audit): {cause.text} [{cause.code}]"
-            remedy = cause.remedy
-        findings.append(Finding(code, _severity_of(code), repo, message, remedy))
+        explain(code, _severity_of(code), failed.step, message, remedy)
     if result.catalog_count == 0 and result.failed is None:
-        cause = _cause("CATALOG_EMPTY", ctx, result)
-        message = f"The catalog of '{repo}' lists no images: the scanner would scan nothing"
-        remedy = (
+        explain(
+            "CATALOG_EMPTY",
+            Severity.WARNING,
+            Step.CATALOG,
+            f"The catalog of '{repo}' lists no images: the scanner would scan nothing",
             "If images were pushed, the account may see none of them: Nexus lists only what "
-            "it may browse. Check with the REST audit (nexus-audit check)."
+            "it may browse. Check with the REST audit (nexus-audit check).",
         )
-        if cause is not None:
-            causes[Step.CATALOG] = cause.code
-            message += f". Cause (REST audit): {cause.text} [{cause.code}]"
-            remedy = cause.remedy
-        findings.append(Finding("CATALOG_EMPTY", Severity.WARNING, repo, message, remedy))
     if result.catalog_truncated:
-        cause = _cause("CATALOG_LARGE", ctx, result)
         if result.catalog_stop == "time":
             message = (
                 f"Listing the catalog of '{repo}' outlasted the step timeout; the probe stopped "
@@ -1298,15 +1299,14 @@ def diagnose(result: ProbeResult, ctx: ProbeContext) -> RepositoryProbe:
                 f"The catalog of '{repo}' has more than {ctx.catalog_limit} images; the probe "
                 "stopped there"
             )
-        remedy = (
+        explain(
+            "CATALOG_LARGE",
+            Severity.WARNING,
+            Step.CATALOG,
+            message,
             "A group that proxies Docker Hub lists the upstream's images: point the scanner at "
-            "the hosted repositories, or filter what it scans."
+            "the hosted repositories, or filter what it scans.",
         )
-        if cause is not None:
-            causes[Step.CATALOG] = cause.code
-            message += f". Cause (REST audit): {cause.text} [{cause.code}]"
-            remedy = cause.remedy
-        findings.append(Finding("CATALOG_LARGE", Severity.WARNING, repo, message, remedy))
     return RepositoryProbe(result, tuple(findings), causes)
 
 
